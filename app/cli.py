@@ -1,0 +1,99 @@
+"""The `vigil` command line (DESIGN.md lists the public interface).
+
+`vigil` alone, or `vigil run`, opens the wall; `vigil snapshot` renders it to a PNG with no
+display; `vigil status` asks the running instance for its feeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from app.config import ConfigError
+from app.control import NoInstanceError, request
+from app.paths import BaseDir, BaseDirError
+
+EXIT_CONFIG = 2
+EXIT_NO_INSTANCE = 3
+_SUBCOMMANDS = {"run", "snapshot", "status"}
+
+
+def _size(text: str) -> tuple[int, int]:
+    try:
+        width, height = (int(v) for v in text.lower().split("x"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, such as 1920x1080, not {text!r}") from None
+    if not (64 <= width <= 16384 and 64 <= height <= 16384):
+        raise argparse.ArgumentTypeError("width and height must be between 64 and 16384")
+    return width, height
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", type=Path, help="TOML config file (default: the user's config dir)")
+    common.add_argument("--base-dir", type=Path,
+                        help="put everything this instance writes under DIR")
+    common.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+
+    parser = argparse.ArgumentParser(prog="vigil", description="Control-room video wall.")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    run = commands.add_parser("run", parents=[common], help="open the wall (the default)")
+    run.add_argument("--demo", action="store_true", help="show the built-in demo feeds")
+    run.add_argument("--offscreen", action="store_true", help="run with no display")
+
+    snap = commands.add_parser("snapshot", parents=[common], help="render the wall to a PNG")
+    snap.add_argument("--out", type=Path, required=True, metavar="FILE.png")
+    snap.add_argument("--demo", action="store_true", help="show the built-in demo feeds")
+    snap.add_argument("--after", type=float, default=5.0, metavar="SECONDS",
+                      help="how long the feeds run before the picture is taken (default 5)")
+    snap.add_argument("--size", type=_size, default=(1920, 1080), metavar="WxH")
+
+    commands.add_parser("status", parents=[common],
+                        help="print the running instance's feeds as JSON (exit 3 if none runs)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args_in = list(sys.argv[1:] if argv is None else argv)
+    if args_in[:1] == ["_demo-sender"]:  # the demo's own sender process (app/demo.py)
+        from media.demo import main as demo_main
+
+        return demo_main(args_in[1:])
+    if not args_in or (args_in[0] not in _SUBCOMMANDS and args_in[0] not in ("-h", "--help")):
+        args_in.insert(0, "run")
+    args = build_parser().parse_args(args_in)
+    try:
+        return _dispatch(args)
+    except ConfigError as exc:
+        print(f"vigil: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except BaseDirError as exc:
+        print(f"vigil: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+
+
+def _dispatch(args: argparse.Namespace) -> int:
+    if args.command == "status":
+        base = BaseDir.resolve(args.base_dir)
+        try:
+            answer = request(base.control_socket, {"cmd": "status"})
+        except NoInstanceError:
+            print(f"vigil: no instance is running with base dir {base.root}", file=sys.stderr)
+            return EXIT_NO_INSTANCE
+        print(json.dumps(answer, indent=2))
+        return 0
+
+    from app.instance import Options, run, snapshot
+
+    options = Options(config=args.config, base_dir=args.base_dir, demo=args.demo,
+                      offscreen=getattr(args, "offscreen", False), verbose=args.verbose)
+    if args.command == "snapshot":
+        status = snapshot(options, args.out, args.after, args.size)
+        if status == 0:
+            print(args.out)
+        return status
+    return run(options)

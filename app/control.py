@@ -1,0 +1,104 @@
+"""The control socket: how `vigil status` (and later commands) talk to a running instance.
+
+A Unix socket under the base dir, in a folder only the owner can enter and itself mode
+0600. One JSON request per line, one JSON answer per line. The server runs on the
+instance's asyncio loop (the Qt loop, through qasync); the client is plain blocking code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+import socket
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+MAX_REQUEST = 64 * 1024
+
+
+class NoInstanceError(Exception):
+    """No instance answers on this base dir's control socket."""
+
+
+class ControlServer:
+    def __init__(self, path: Path, handler: Handler) -> None:
+        self.path = path
+        self._handler = handler
+        self._server: asyncio.Server | None = None
+
+    async def start(self) -> None:
+        if self.path.exists():
+            if _answers(self.path):
+                raise RuntimeError(f"another instance is running on {self.path.parent.parent}")
+            self.path.unlink()  # left behind by an instance that died
+        old_umask = os.umask(0o177)
+        try:
+            self._server = await asyncio.start_unix_server(self._serve, path=str(self.path),
+                                                           limit=MAX_REQUEST)
+        finally:
+            os.umask(old_umask)
+        os.chmod(self.path, 0o600)
+        log.info("control socket listening at %s", self.path)
+
+    async def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        with contextlib.suppress(FileNotFoundError):
+            self.path.unlink()
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            line = await asyncio.wait_for(reader.readline(), timeout=5)
+            try:
+                request = json.loads(line)
+                if not isinstance(request, dict):
+                    raise ValueError("request must be a JSON object")
+                answer = self._handler(request)
+            except (ValueError, KeyError) as exc:
+                answer = {"error": str(exc)}
+            writer.write(json.dumps(answer).encode() + b"\n")
+            await writer.drain()
+        except (TimeoutError, ConnectionError, asyncio.LimitOverrunError) as exc:
+            log.warning("control socket: dropped a client (%s)", type(exc).__name__)
+        finally:
+            writer.close()
+
+
+def _answers(path: Path) -> bool:
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(1)
+        try:
+            sock.connect(str(path))
+        except OSError:
+            return False
+        return True
+
+
+def request(path: Path, message: dict[str, Any], timeout_s: float = 5.0) -> dict[str, Any]:
+    """Send one request to the instance at `path` and return its answer."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as sock:
+        sock.settimeout(timeout_s)
+        try:
+            sock.connect(str(path))
+        except (FileNotFoundError, ConnectionRefusedError) as exc:
+            raise NoInstanceError(str(path)) from exc
+        sock.sendall(json.dumps(message).encode() + b"\n")
+        data = b""
+        while not data.endswith(b"\n"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            data += chunk
+    answer = json.loads(data)
+    if not isinstance(answer, dict):
+        raise ValueError("the instance answered with something other than a JSON object")
+    return answer

@@ -1,0 +1,57 @@
+"""The feeds an instance shows: built from the config (or the demo), each with its source.
+
+`FeedService` owns the decode threads; the window only reads the `Feed` models.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Sequence
+
+from app.config import FeedConfig
+from app.credentials import feed_password
+from media.feed import Feed, FeedSpec
+from media.source import FeedSource
+
+log = logging.getLogger(__name__)
+
+
+def spec_from_config(feed: FeedConfig) -> FeedSpec:
+    password = feed_password(feed.name) if feed.username else None
+    return FeedSpec(
+        name=feed.name,
+        kind=feed.kind,
+        url=feed.url,
+        username=feed.username,
+        password=password,
+        rtsp_transport=feed.rtsp_transport,
+        loop=feed.loop,
+    )
+
+
+class FeedService:
+    def __init__(self, specs: Iterable[FeedSpec]) -> None:
+        self.feeds: list[Feed] = []
+        self._sources: list[FeedSource] = []
+        for number, spec in enumerate(specs, start=1):
+            feed = Feed(spec, feed_id=f"feed-{number}")
+            self.feeds.append(feed)
+            self._sources.append(FeedSource(feed))
+
+    def start(self) -> None:
+        for source in self._sources:
+            source.start()
+        log.info("started %d feeds", len(self._sources))
+
+    def stop(self) -> None:
+        for source in self._sources:
+            source.stop(timeout_s=0)
+        for source in self._sources:
+            source.stop(timeout_s=0.5)
+
+    def by_name(self, name: str) -> Feed | None:
+        return next((feed for feed in self.feeds if feed.name == name), None)
+
+    @property
+    def names(self) -> Sequence[str]:
+        return [feed.name for feed in self.feeds]

@@ -1,0 +1,179 @@
+"""A running Vigil: its feeds (from the config, or the demo), its window, its control socket.
+
+`run()` is `vigil run`; `snapshot()` is `vigil snapshot`. Both compose the same pieces, so
+what a snapshot shows is what an operator sees.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from app import config as config_module
+from app.config import Config, ConfigError
+from app.control import ControlServer
+from app.demo import DemoSender
+from app.feeds import FeedService, spec_from_config
+from app.logs import setup_logging
+from app.paths import BaseDir, default_config_file
+from app.status import feed_status
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Options:
+    config: Path | None = None
+    base_dir: Path | None = None
+    demo: bool = False
+    offscreen: bool = False
+    verbose: bool = False
+
+
+def read_config(path: Path | None) -> Config | None:
+    """The config named on the command line (must exist), else the user's if there is one."""
+    if path is not None:
+        if not path.exists():
+            raise ConfigError(path, None, "file", "no such file")
+        return config_module.load(path)
+    default = default_config_file()
+    return config_module.load(default) if default.exists() else None
+
+
+class Instance:
+    """Feeds and their sources; the Qt-free heart of a running wall."""
+
+    def __init__(self, config: Config | None, *, demo: bool, base: BaseDir) -> None:
+        self.base = base
+        self.config = config
+        self.started_at = time.time()
+        self.demo = DemoSender() if demo or config is None or not config.feeds else None
+        if self.demo is not None:
+            specs = self.demo.specs()
+        else:
+            assert config is not None
+            specs = [spec_from_config(feed) for feed in config.feeds]
+        self.feeds = FeedService(specs)
+
+    @property
+    def layout(self) -> str:
+        return self.config.layout if self.config else "auto"
+
+    def start(self) -> None:
+        if self.demo is not None:
+            self.demo.start()
+        self.feeds.start()
+
+    def stop(self) -> None:
+        self.feeds.stop()
+        if self.demo is not None:
+            self.demo.stop()
+
+    def status(self) -> dict[str, Any]:
+        now = time.monotonic()
+        return {
+            "pid": os.getpid(),
+            "started_at": self.started_at,
+            "base_dir": str(self.base.root),
+            "config": str(self.config.path) if self.config and self.config.path else None,
+            "demo": self.demo is not None,
+            "feeds": [feed_status(feed, now) for feed in self.feeds.feeds],
+        }
+
+    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
+        command = request.get("cmd")
+        if command == "status":
+            return self.status()
+        raise ValueError(f"unknown command {command!r}")
+
+
+def _qt_app(offscreen: bool) -> Any:
+    if offscreen:
+        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtWidgets import QApplication
+
+    from app.qt_log import route_qt_messages
+    from widgets.theme import apply_dark_theme
+
+    route_qt_messages()
+    app = QApplication.instance() or QApplication([sys.argv[0], "-name", "vigil"])
+    app.setApplicationName("Vigil")
+    app.setDesktopFileName("vigil")
+    apply_dark_theme(app)
+    return app
+
+
+def run(options: Options) -> int:
+    import qasync
+
+    from app.window import WallWindow
+
+    base = BaseDir.resolve(options.base_dir).ensure()
+    setup_logging(base, verbose=options.verbose)
+    config = read_config(options.config)
+    app = _qt_app(options.offscreen)
+    instance = Instance(config, demo=options.demo, base=base)
+    window = WallWindow(instance.feeds.feeds, layout=instance.layout, state_file=base.wall_state,
+                        title_note=" (demo)" if instance.demo else "")
+    control = ControlServer(base.control_socket, instance.handle)
+
+    async def main() -> None:
+        closed = asyncio.Event()
+        app.lastWindowClosed.connect(closed.set)
+        await control.start()
+        instance.start()
+        window.show()
+        log.info("Vigil running with %d feeds, base dir %s", len(instance.feeds.feeds), base.root)
+        try:
+            await closed.wait()
+        finally:
+            await control.close()
+            instance.stop()
+
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda *_: window.close())
+    app.setQuitOnLastWindowClosed(False)
+    asyncio.set_event_loop_policy(None)
+    qasync.run(main())
+    log.info("Vigil stopped")
+    return 0
+
+
+def snapshot(options: Options, out: Path, after_s: float, size: tuple[int, int]) -> int:
+    from PySide6.QtCore import QTimer
+
+    from app.window import WallWindow
+
+    base = BaseDir.resolve(options.base_dir).ensure()
+    setup_logging(base, verbose=options.verbose)
+    config = read_config(options.config)
+    app = _qt_app(offscreen=True)
+    instance = Instance(config, demo=options.demo, base=base)
+    window = WallWindow(instance.feeds.feeds, layout=instance.layout, state_file=base.wall_state,
+                        title_note=" (demo)" if instance.demo else "")
+    window.resize(*size)
+    saved: list[bool] = []
+
+    def take() -> None:
+        saved.append(window.grab().save(str(out), "PNG"))
+        app.quit()
+
+    instance.start()
+    window.show()
+    QTimer.singleShot(round(after_s * 1000), take)
+    try:
+        app.exec()
+    finally:
+        window.close()
+        instance.stop()
+    if not saved or not saved[0]:
+        log.error("could not write %s", out)
+        return 1
+    return 0

@@ -1,0 +1,119 @@
+"""The main window: the wall in the middle, menus for layout and view, a status line.
+
+It composes widgets/ with the app's services and keeps the wall's arrangement between runs.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from pathlib import Path
+
+from PySide6.QtCore import Qt, QTimer
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
+
+from app.wall_state import WallState, ordered
+from media.feed import Feed, FeedState
+from widgets.audio_out import AudioOut
+from widgets.layout import CHOICES
+from widgets.wall import Wall
+
+
+class WallWindow(QMainWindow):
+    def __init__(
+        self,
+        feeds: list[Feed],
+        *,
+        layout: str = "auto",
+        state_file: Path | None = None,
+        title_note: str = "",
+        parent: QWidget | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self._state_file = state_file
+        saved = WallState.load(state_file) if state_file else WallState()
+        names = ordered([feed.name for feed in feeds], saved.order)
+        by_name = {feed.name: feed for feed in feeds}
+        self.wall = Wall([by_name[name] for name in names], saved.layout or layout, self)
+        self.setCentralWidget(self.wall)
+        self.audio = AudioOut(self)
+        self.wall.listening_changed.connect(self.audio.play)
+        self.wall.layout_changed.connect(self._save_state)
+        self.wall.order_changed.connect(self._save_state)
+        self.setWindowTitle(f"Vigil — control-room wall{title_note}")
+        self.resize(1600, 900)
+        self._build_menus()
+        self._counts = QLabel()
+        self._where = QLabel()
+        self.statusBar().addWidget(self._counts, 1)
+        self.statusBar().addPermanentWidget(self._where)
+        self._status_timer = QTimer(self)
+        self._status_timer.timeout.connect(self._update_status)
+        self._status_timer.start(500)
+        self._update_status()
+        self.wall.setFocus()
+
+    def _build_menus(self) -> None:
+        view = self.menuBar().addMenu("&View")
+        layouts = view.addMenu("&Layout")
+        group = QActionGroup(self)
+        for name in CHOICES:
+            action = QAction(name, self, checkable=True)
+            action.setChecked(name == self.wall.layout_name)
+            action.triggered.connect(lambda _=False, n=name: self.wall.set_layout(n))
+            group.addAction(action)
+            layouts.addAction(action)
+        self.wall.layout_changed.connect(
+            lambda name: [a.setChecked(a.text() == name) for a in group.actions()]
+        )
+        self._add(view, "&Spotlight selected tile", "Return", self.wall.toggle_spotlight)
+        self._add(view, "&Listen to selected tile", "M", self.wall.toggle_listening)
+        self._add(view, "&Full screen", "F11", self.toggle_full_screen)
+        view.addSeparator()
+        self._add(view, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+
+    def _add(self, menu: object, text: str, keys: str | QKeySequence.StandardKey,
+             slot: object) -> QAction:
+        action = QAction(text, self)
+        action.setShortcut(QKeySequence(keys))
+        # Return and M reach the wall as keys; the menu entries only document them.
+        if keys in ("Return", "M"):
+            action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
+        action.triggered.connect(slot)  # type: ignore[arg-type]
+        menu.addAction(action)  # type: ignore[attr-defined]
+        self.addAction(action)
+        return action
+
+    def toggle_full_screen(self) -> None:
+        if self.isFullScreen():
+            self.showNormal()
+        else:
+            self.showFullScreen()
+
+    def _save_state(self, *_: object) -> None:
+        if self._state_file is not None:
+            WallState(self.wall.layout_name, self.wall.order).save(self._state_file)
+
+    def _update_status(self) -> None:
+        now = time.monotonic()
+        states = Counter(tile.feed.state(now) for tile in self.wall.tiles)
+        parts = [f"{len(self.wall.tiles)} feeds"]
+        for state in (FeedState.LIVE, FeedState.STALLED, FeedState.RECONNECTING,
+                      FeedState.CONNECTING, FeedState.FAILED, FeedState.ENDED):
+            if states[state]:
+                parts.append(f"{states[state]} {state.value}")
+        hidden = self.wall.hidden_count
+        if hidden and self.wall.spotlight_tile is None:
+            parts.append(f"{hidden} not shown in this layout")
+        self._counts.setText("  ·  ".join(parts))
+        heard = self.audio.feed
+        self._where.setText(
+            f"layout {self.wall.layout_name}  ·  "
+            + (f"listening: {heard.name}" if heard else "all muted")
+        )
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self._save_state()
+        self.audio.play(None)
+        super().closeEvent(event)

@@ -1,0 +1,136 @@
+"""The built-in demo: nine live feeds that Vigil encodes with PyAV and sends itself over UDP.
+
+`python -m media.demo --ports 50000,50001,...` (or `vigil _demo-sender`) runs the sender in
+its own process, so its encoding never competes with the wall for the GIL. Each feed is
+a small live H.264 encode (a moving test card with the name and a running clock burnt
+in) muxed as MPEG-TS and sent to 127.0.0.1. The sender ends when its parent goes away.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+import av
+import av.container
+
+from media.feed import FeedKind
+from media.testcard import TestCard
+
+
+@dataclass(frozen=True)
+class DemoFeed:
+    name: str
+    kind: FeedKind
+    hue: tuple[int, int, int]
+
+
+DEMO_FEEDS: tuple[DemoFeed, ...] = (
+    DemoFeed("Caller · Priya N", FeedKind.CALLER, (255, 150, 80)),
+    DemoFeed("Caller · Tom H", FeedKind.CALLER, (230, 120, 160)),
+    DemoFeed("Caller · Ana R", FeedKind.CALLER, (255, 190, 110)),
+    DemoFeed("BWV-4521", FeedKind.BODYCAM, (90, 160, 255)),
+    DemoFeed("BWV-4533", FeedKind.BODYCAM, (120, 140, 240)),
+    DemoFeed("BWV-4607", FeedKind.BODYCAM, (80, 190, 230)),
+    DemoFeed("BWV-4718", FeedKind.BODYCAM, (140, 170, 255)),
+    DemoFeed("Drone Alpha", FeedKind.DRONE, (110, 220, 140)),
+    DemoFeed("Drone Bravo", FeedKind.DRONE, (150, 230, 110)),
+)
+
+DEMO_SIZE = (640, 360)
+DEMO_FPS = 15
+
+
+class TsUdpSender:
+    """One H.264 stream, encoded live and sent as MPEG-TS to udp://127.0.0.1:port."""
+
+    def __init__(self, card: TestCard, port: int, fps: int, *, bitrate: int = 600_000) -> None:
+        self.card = card
+        self.fps = fps
+        self.frames = 0
+        self._out = av.open(f"udp://127.0.0.1:{port}?pkt_size=1316", "w", format="mpegts")
+        stream = self._out.add_stream("libx264", rate=fps)
+        stream.width, stream.height = card.width, card.height
+        stream.pix_fmt = "yuv420p"
+        stream.bit_rate = bitrate
+        # A key frame every second so a wall that joins late shows a picture within a second.
+        stream.codec_context.gop_size = fps
+        stream.codec_context.options = {
+            "preset": "ultrafast",
+            "tune": "zerolatency",
+            "x264-params": f"keyint={fps}:min-keyint={fps}:repeat-headers=1",
+        }
+        stream.codec_context.time_base = Fraction(1, fps)
+        self._stream = stream
+
+    def send_next(self, clock: dt.datetime) -> None:
+        picture = self.card.render(self.frames, clock)
+        frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+        frame.pts = self.frames
+        frame.time_base = Fraction(1, self.fps)
+        for packet in self._stream.encode(frame):
+            self._out.mux(packet)
+        self.frames += 1
+
+    def close(self) -> None:
+        try:
+            for packet in self._stream.encode():
+                self._out.mux(packet)
+        finally:
+            self._out.close()
+
+
+def run_senders(
+    senders: Sequence[TsUdpSender],
+    fps: int,
+    stop: threading.Event,
+    keep_going: Callable[[], bool] = lambda: True,
+) -> None:
+    """Send one frame of every feed per tick, on an absolute schedule (no drift)."""
+    period = 1 / fps
+    next_tick = time.monotonic()
+    while not stop.is_set() and keep_going():
+        clock = dt.datetime.now(dt.UTC)
+        for sender in senders:
+            sender.send_next(clock)
+        next_tick += period
+        delay = next_tick - time.monotonic()
+        if delay > 0:
+            stop.wait(delay)
+        elif delay < -1:  # fell far behind (machine busy): skip ahead, don't burst
+            next_tick = time.monotonic()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="vigil _demo-sender", description=__doc__)
+    parser.add_argument("--ports", required=True, help="comma-separated UDP ports, one per demo feed")
+    parser.add_argument("--fps", type=int, default=DEMO_FPS)
+    parser.add_argument("--size", default=f"{DEMO_SIZE[0]}x{DEMO_SIZE[1]}")
+    args = parser.parse_args(argv)
+    ports = [int(p) for p in args.ports.split(",")]
+    width, height = (int(v) for v in args.size.lower().split("x"))
+    senders = [
+        TsUdpSender(TestCard(feed.name, width, height, feed.hue), port, args.fps)
+        for feed, port in zip(DEMO_FEEDS, ports, strict=False)
+    ]
+    parent = os.getppid()
+    stop = threading.Event()
+    try:
+        run_senders(senders, args.fps, stop, keep_going=lambda: os.getppid() == parent)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        for sender in senders:
+            sender.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,139 @@
+"""What a feed is: its identity and kind, its connection state, and where its pictures land.
+
+A `Feed` is the model the wall's tiles show. Its source (a decode thread) writes to it; the
+GUI reads from it at display rate. Reads and writes are of whole immutable values or go
+through the slot's lock, so no reader ever sees half an update.
+"""
+
+from __future__ import annotations
+
+import enum
+import itertools
+import threading
+import time
+from dataclasses import dataclass, field
+
+from media.audio import AudioTap
+from media.slot import FrameSlot
+from media.stats import FeedStats
+
+STALL_AFTER_S = 2.0
+"""A live feed that delivers no frame for this long is shown as stalled."""
+
+
+class FeedKind(enum.StrEnum):
+    CALLER = "caller"
+    BODYCAM = "bodycam"
+    OFFICER = "officer"
+    DRONE = "drone"
+    CAMERA = "camera"
+
+
+class FeedState(enum.StrEnum):
+    CONNECTING = "connecting"
+    LIVE = "live"
+    STALLED = "stalled"
+    RECONNECTING = "reconnecting"
+    ENDED = "ended"
+    FAILED = "failed"
+
+
+class RtspTransport(enum.StrEnum):
+    TCP = "tcp"
+    UDP = "udp"
+
+
+@dataclass(frozen=True)
+class FeedSpec:
+    """How to reach a feed. `url` never holds a password; `password` is kept out of repr."""
+
+    name: str
+    kind: FeedKind
+    url: str
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    rtsp_transport: RtspTransport = RtspTransport.TCP
+    loop: bool = False
+    """Replay a local file from the start when it ends (demo and test material)."""
+
+
+@dataclass(frozen=True)
+class Location:
+    lat: float
+    lon: float
+    accuracy_m: float | None
+    at: float
+    """Unix time of the fix."""
+
+
+@dataclass(frozen=True)
+class Connection:
+    """The source's own view of the link, replaced whole on every change."""
+
+    state: FeedState
+    error: str | None = None
+    next_attempt_at: float | None = None
+    """Monotonic time of the next reconnect attempt, while reconnecting."""
+
+
+_ids = itertools.count(1)
+
+
+class Feed:
+    """One live feed: identity, connection state, statistics, latest picture and audio."""
+
+    def __init__(self, spec: FeedSpec, *, feed_id: str | None = None) -> None:
+        self.id = feed_id or f"feed-{next(_ids)}"
+        self.spec = spec
+        self.slot = FrameSlot()
+        self.stats = FeedStats()
+        self.audio = AudioTap()
+        self.location: Location | None = None
+        self.recording = False
+        self._connection = Connection(FeedState.CONNECTING)
+        self._display_size = (0, 0)
+        self._lock = threading.Lock()
+
+    @property
+    def name(self) -> str:
+        return self.spec.name
+
+    @property
+    def kind(self) -> FeedKind:
+        return self.spec.kind
+
+    # -- connection state --------------------------------------------------------------
+
+    @property
+    def connection(self) -> Connection:
+        return self._connection
+
+    def set_connection(self, connection: Connection) -> None:
+        self._connection = connection
+
+    def state(self, now: float | None = None) -> FeedState:
+        """The state to show: a live feed without a frame for `STALL_AFTER_S` is stalled."""
+        connection = self._connection
+        if connection.state is FeedState.LIVE:
+            age = self.stats.last_frame_age(now)
+            if age is not None and age >= STALL_AFTER_S:
+                return FeedState.STALLED
+        return connection.state
+
+    # -- what the screen wants ---------------------------------------------------------
+
+    @property
+    def display_size(self) -> tuple[int, int]:
+        """Device pixels the picture is shown at; (0, 0) while no tile shows it."""
+        return self._display_size
+
+    def set_display_size(self, width: int, height: int) -> None:
+        with self._lock:
+            self._display_size = (max(0, width), max(0, height))
+
+    def __repr__(self) -> str:
+        return f"Feed({self.id!r}, {self.name!r}, {self.kind.value}, {self._connection.state.value})"
+
+
+def monotonic() -> float:
+    return time.monotonic()

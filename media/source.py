@@ -1,0 +1,282 @@
+"""A feed's source: opens its URL with PyAV and decodes on its own named thread.
+
+One thread per feed (`feed-BWV-4521`) runs `_run()`: open with low-delay options, demux,
+decode, convert each picture once to BGRA at the size the wall shows it, and put it in
+the feed's latest-frame slot. When the link breaks it waits (0.5 s doubling to 5 s) and
+tries again, forever, until `stop()`. Nothing here blocks anyone else: a feed that hangs
+hangs only its own thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.parse
+from fractions import Fraction
+from typing import Any
+
+import av
+import av.container
+import av.error
+import numpy as np
+from av.video.reformatter import Interpolation, VideoReformatter
+
+from media.backoff import Backoff
+from media.feed import Connection, Feed, FeedState
+from media.slot import Picture
+
+log = logging.getLogger(__name__)
+
+OPEN_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 5.0
+"""A connected feed silent this long is closed and reopened (it shows STALLED from 2 s)."""
+
+NETWORK_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "rtmps", "srt", "udp", "rtp", "http", "https", "tcp"})
+
+
+def is_local(url: str) -> bool:
+    scheme = urllib.parse.urlsplit(url).scheme
+    return scheme in ("", "file") or len(scheme) == 1  # "C:\\..." on Windows
+
+
+def with_credentials(url: str, username: str | None, password: str | None) -> str:
+    """The URL to hand to FFmpeg, with credentials put in; never stored or logged."""
+    if not username:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    userinfo = urllib.parse.quote(username, safe="")
+    if password:
+        userinfo += ":" + urllib.parse.quote(password, safe="")
+    netloc = f"{userinfo}@{parts.hostname or ''}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def open_options(url: str, rtsp_transport: str = "tcp") -> dict[str, str]:
+    """Low-delay demuxer and decoder options for a live URL."""
+    scheme = urllib.parse.urlsplit(url).scheme
+    options = {
+        "analyzeduration": "500000",  # µs: enough to find SPS/PPS at the next key frame
+        "probesize": "1000000",
+        "fflags": "nobuffer",
+        "flags": "low_delay",
+    }
+    if scheme in ("rtsp", "rtsps"):
+        options["rtsp_transport"] = rtsp_transport
+    if scheme in ("udp", "rtp"):
+        # The UDP reader thread's ring; a 1080p key frame must fit, and an overrun must not
+        # end the stream (the decoder recovers at the next key frame).
+        options.setdefault("fifo_size", "1000000")
+        options.setdefault("buffer_size", "4194304")
+        options.setdefault("overrun_nonfatal", "1")
+    if is_local(url):
+        options = {}
+    return options
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short, operator-readable reason for a failed open or read."""
+    if isinstance(exc, av.error.ExitError):
+        return "no data (timed out)"
+    if isinstance(exc, av.error.FFmpegError):
+        return exc.strerror or type(exc).__name__
+    if isinstance(exc, NoMediaError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class NoMediaError(Exception):
+    """The URL opened, but holds neither video nor audio."""
+
+
+def fit_size(width: int, height: int, box_w: int, box_h: int, sar: Fraction | None) -> tuple[int, int]:
+    """The largest even size inside the box with the picture's display aspect ratio."""
+    aspect = width / height * (float(sar) if sar else 1.0)
+    w = box_w
+    h = round(w / aspect)
+    if h > box_h:
+        h = box_h
+        w = round(h * aspect)
+    return max(2, w & ~1), max(2, h & ~1)
+
+
+class FeedSource:
+    """Runs one feed's decode thread. `start()` once; `stop()` to end it."""
+
+    def __init__(
+        self,
+        feed: Feed,
+        *,
+        open_timeout_s: float = OPEN_TIMEOUT_S,
+        read_timeout_s: float = READ_TIMEOUT_S,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.feed = feed
+        self._open_timeout = open_timeout_s
+        self._read_timeout = read_timeout_s
+        self._backoff = backoff or Backoff()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"feed-{feed.name}", daemon=True)
+        self._reformatter = VideoReformatter()
+        self._file_clock: tuple[float, float] | None = None
+        self._sar: Fraction | None = None
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 1.0) -> None:
+        """Ask the thread to end and wait a little. A read blocked in FFmpeg ends at its
+        timeout; the thread is a daemon, so it never holds up the program's exit."""
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout_s)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    # -- the thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        spec = self.feed.spec
+        local = is_local(spec.url)
+        while not self._stop.is_set():
+            try:
+                self._session()
+                if local and spec.loop:
+                    continue
+                if local:
+                    self.feed.set_connection(Connection(FeedState.ENDED, "end of file"))
+                    return
+                error = "stream ended"
+            except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+                if local:
+                    self._fail(f"{exc.strerror}: {spec.url}")
+                    return
+                error = describe_error(exc)
+            except av.error.InvalidDataError as exc:
+                if local:
+                    self._fail(f"not a video file ({describe_error(exc)}): {spec.url}")
+                    return
+                error = describe_error(exc)
+            except NoMediaError as exc:
+                if local:
+                    self._fail(str(exc))
+                    return
+                error = str(exc)
+            except Exception as exc:  # a feed must never take the wall down: report and retry
+                if not isinstance(exc, av.error.FFmpegError):
+                    log.exception("feed %s: unexpected error", spec.name)
+                error = describe_error(exc)
+            if self._stop.is_set():
+                break
+            delay = self._backoff.next_delay()
+            log.info("feed %s: %s; retrying in %.1f s", spec.name, error, delay)
+            self.feed.set_connection(
+                Connection(FeedState.RECONNECTING, error, time.monotonic() + delay)
+            )
+            self._stop.wait(delay)
+        self.feed.set_connection(Connection(FeedState.ENDED, "stopped"))
+
+    def _fail(self, error: str) -> None:
+        log.warning("feed %s failed: %s", self.feed.name, error)
+        self.feed.set_connection(Connection(FeedState.FAILED, error))
+
+    def _session(self) -> None:
+        spec = self.feed.spec
+        url = with_credentials(spec.url, spec.username, spec.password)
+        container = av.open(
+            url,
+            options=open_options(spec.url, spec.rtsp_transport.value),
+            timeout=(self._open_timeout, self._read_timeout),
+        )
+        try:
+            self._pump(container)
+        finally:
+            container.close()
+
+    def _pump(self, container: av.container.InputContainer) -> None:
+        video = container.streams.video[0] if container.streams.video else None
+        audio = container.streams.audio[0] if container.streams.audio else None
+        if video is None and audio is None:
+            raise NoMediaError("no video or audio in this stream")
+        streams: list[Any] = [s for s in (video, audio) if s is not None]
+        stats = self.feed.stats
+        stats.connects += 1
+        if video is not None:
+            # One decode thread per feed: with many feeds the cores are already shared out,
+            # and frame threading would add a frame of delay per thread.
+            video.codec_context.thread_count = 1
+            stats.codec = video.codec_context.name
+            self._sar = video.codec_context.sample_aspect_ratio
+        if audio is not None:
+            stats.audio_codec = audio.codec_context.name
+        if self.feed.connection.state is not FeedState.LIVE:
+            self.feed.set_connection(Connection(FeedState.CONNECTING))
+        self._file_clock = None
+        pace = is_local(self.feed.spec.url)
+        for packet in container.demux(streams):
+            if self._stop.is_set():
+                return
+            if packet.size == 0:
+                continue
+            arrived = time.monotonic()
+            stats.on_packet(packet.size, arrived)
+            if pace:
+                self._pace(packet)
+            try:
+                if packet.stream is video:
+                    started = time.perf_counter()
+                    for frame in packet.decode():
+                        self._on_picture(frame, arrived, started)  # type: ignore[arg-type]
+                        started = time.perf_counter()
+                else:
+                    for frame in packet.decode():
+                        self.feed.audio.feed(frame)  # type: ignore[arg-type]
+            except av.error.InvalidDataError:
+                # Damaged data: count it and carry on; the decoder resyncs at the next key frame.
+                stats.decode_errors += 1
+
+    def _pace(self, packet: av.Packet) -> None:
+        """Play a local file at its own speed, not as fast as it decodes."""
+        if packet.pts is None or packet.time_base is None:
+            return
+        pts_s = float(packet.pts * packet.time_base)
+        now = time.monotonic()
+        if self._file_clock is None or pts_s < self._file_clock[1]:
+            self._file_clock = (now, pts_s)
+            return
+        due = self._file_clock[0] + (pts_s - self._file_clock[1])
+        if due > now:
+            self._stop.wait(min(due - now, 1.0))
+
+    def _on_picture(self, frame: av.VideoFrame, arrived: float, started: float) -> None:
+        feed = self.feed
+        if feed.connection.state is not FeedState.LIVE:
+            feed.set_connection(Connection(FeedState.LIVE))
+            self._backoff.reset()
+        box_w, box_h = feed.display_size
+        if box_w > 0 and box_h > 0:
+            width, height = fit_size(frame.width, frame.height, box_w, box_h, self._sar)
+            out = self._reformatter.reformat(
+                frame, width, height, "bgra", interpolation=Interpolation.BILINEAR, threads=1
+            )
+            plane = out.planes[0]
+            stride = plane.line_size
+            pixels = np.frombuffer(plane, np.uint8).reshape(height, stride // 4, 4)
+            feed.slot.put(
+                Picture(
+                    pixels=pixels,
+                    width=width,
+                    height=height,
+                    stride=stride,
+                    sequence=feed.stats.frames + 1,
+                    pts_s=float(frame.time) if frame.time is not None else None,
+                    arrived_at=arrived,
+                    source_width=frame.width,
+                    source_height=frame.height,
+                )
+            )
+        feed.stats.on_frame(frame.width, frame.height, time.perf_counter() - started, time.monotonic())

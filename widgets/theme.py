@@ -1,0 +1,56 @@
+"""The control-room look: a dark palette for rooms lit low at night, and one colour per kind."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor, QPalette
+from PySide6.QtWidgets import QApplication
+
+from media.feed import FeedKind, FeedState
+
+BACKGROUND = QColor("#0b0d10")
+TILE_BACKGROUND = QColor("#14171c")
+TEXT = QColor("#e6e9ee")
+TEXT_DIM = QColor("#9aa3ad")
+ACCENT = QColor("#3fa9f5")
+
+KIND_COLOURS: dict[FeedKind, QColor] = {
+    FeedKind.CALLER: QColor("#e8590c"),
+    FeedKind.BODYCAM: QColor("#1c7ed6"),
+    FeedKind.OFFICER: QColor("#7048e8"),
+    FeedKind.DRONE: QColor("#2f9e44"),
+    FeedKind.CAMERA: QColor("#868e96"),
+}
+
+STATE_COLOURS: dict[FeedState, QColor] = {
+    FeedState.CONNECTING: QColor("#868e96"),
+    FeedState.LIVE: QColor("#2b8a3e"),
+    FeedState.STALLED: QColor("#f08c00"),
+    FeedState.RECONNECTING: QColor("#e03131"),
+    FeedState.ENDED: QColor("#495057"),
+    FeedState.FAILED: QColor("#c92a2a"),
+}
+
+
+def apply_dark_theme(app: QApplication) -> None:
+    app.setStyle("Fusion")
+    palette = QPalette()
+    roles = {
+        QPalette.ColorRole.Window: QColor("#101318"),
+        QPalette.ColorRole.WindowText: TEXT,
+        QPalette.ColorRole.Base: QColor("#0d1014"),
+        QPalette.ColorRole.AlternateBase: QColor("#161a20"),
+        QPalette.ColorRole.ToolTipBase: QColor("#1d2229"),
+        QPalette.ColorRole.ToolTipText: TEXT,
+        QPalette.ColorRole.Text: TEXT,
+        QPalette.ColorRole.Button: QColor("#1b2027"),
+        QPalette.ColorRole.ButtonText: TEXT,
+        QPalette.ColorRole.BrightText: QColor("#ff6b6b"),
+        QPalette.ColorRole.Highlight: ACCENT,
+        QPalette.ColorRole.HighlightedText: QColor("#0b0d10"),
+        QPalette.ColorRole.PlaceholderText: TEXT_DIM,
+    }
+    for role, colour in roles.items():
+        palette.setColor(role, colour)
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, TEXT_DIM)
+    palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, TEXT_DIM)
+    app.setPalette(palette)

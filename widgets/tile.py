@@ -1,0 +1,304 @@
+"""A tile shows one feed: its latest picture, and over it who and what it is and how it is.
+
+The picture arrives already converted to BGRA at the tile's size (the feed's decode
+thread does that), so painting is one blit. The tile never decodes: it takes from the
+feed's latest-frame slot when the wall's display timer says so.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt
+from PySide6.QtGui import (
+    QColor,
+    QFont,
+    QHideEvent,
+    QImage,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QPen,
+    QResizeEvent,
+    QShowEvent,
+)
+from PySide6.QtWidgets import QSizePolicy, QWidget
+
+from media.audio import SILENCE_DB
+from media.feed import Feed, FeedState
+from media.slot import Picture
+from widgets import theme
+
+PaintObserver = Callable[[Feed, Picture, float], None]
+"""Called with the picture just painted and the monotonic time of the paint (benchmarks)."""
+
+_STATE_REFRESH_S = 0.25
+
+
+def fit_rect(bounds: QRect, width: int, height: int) -> QRect:
+    """The largest rect of the given aspect ratio centred in bounds."""
+    if width <= 0 or height <= 0:
+        return QRect(bounds)
+    size = QSize(width, height).scaled(bounds.size(), Qt.AspectRatioMode.KeepAspectRatio)
+    x = bounds.x() + (bounds.width() - size.width()) // 2
+    y = bounds.y() + (bounds.height() - size.height()) // 2
+    return QRect(x, y, size.width(), size.height())
+
+
+class Tile(QWidget):
+    def __init__(self, feed: Feed, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.feed = feed
+        self.number = 0
+        self.selected = False
+        self.drop_target = False
+        self.paint_observer: PaintObserver | None = None
+        self.painted_frames = 0
+        self._picture: Picture | None = None
+        self._image: QImage | None = None
+        self._unpainted = False
+        self._delay_ms: float | None = None
+        self._overlay_key: tuple[object, ...] = ()
+        self._overlay_checked = 0.0
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
+        self.setAccessibleName(f"{feed.kind.value} {feed.name}")
+        self.setToolTip(f"{feed.name} ({feed.kind.value})")
+
+    # -- called by the wall ------------------------------------------------------------
+
+    def refresh(self, now: float) -> None:
+        """Take a new picture if one came, and repaint when anything shown changed."""
+        picture = self.feed.slot.take()
+        if picture is not None:
+            self._set_picture(picture)
+            self.update()
+            return
+        if now - self._overlay_checked >= _STATE_REFRESH_S:
+            self._overlay_checked = now
+            key = self._overlay_state(now)
+            if key != self._overlay_key:
+                self._overlay_key = key
+                self.update()
+
+    def set_selected(self, selected: bool) -> None:
+        if selected != self.selected:
+            self.selected = selected
+            self.update()
+
+    def set_drop_target(self, target: bool) -> None:
+        if target != self.drop_target:
+            self.drop_target = target
+            self.update()
+
+    # -- Qt ----------------------------------------------------------------------------
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._announce_size()
+        super().resizeEvent(event)
+
+    def showEvent(self, event: QShowEvent) -> None:
+        self._announce_size()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        self.feed.set_display_size(0, 0)  # hidden: the decode thread skips conversion
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        event.ignore()  # the wall handles selection and dragging
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        event.ignore()
+
+    def _announce_size(self) -> None:
+        ratio = self.devicePixelRatioF()
+        self.feed.set_display_size(round(self.width() * ratio), round(self.height() * ratio))
+
+    def _set_picture(self, picture: Picture) -> None:
+        self._picture = picture
+        image = QImage(picture.pixels.data, picture.width, picture.height, picture.stride,
+                       QImage.Format.Format_RGB32)
+        image.setDevicePixelRatio(self.devicePixelRatioF())
+        self._image = image
+        self._unpainted = True
+
+    def _overlay_state(self, now: float) -> tuple[object, ...]:
+        feed = self.feed
+        connection = feed.connection
+        age = feed.stats.last_frame_age(now)
+        countdown = None
+        if connection.next_attempt_at is not None:
+            countdown = round(max(0.0, connection.next_attempt_at - now), 1)
+        level = round(feed.audio.level(now) / 3) if feed.audio.present else None
+        return (feed.state(now), connection.error, countdown, round(feed.stats.current_fps(now)),
+                int(age) if age is not None and age >= 2 else None, level,
+                feed.audio.listening, feed.recording)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        now = time.monotonic()
+        painter = QPainter(self)
+        rect = self.rect()
+        painter.fillRect(rect, theme.TILE_BACKGROUND)
+        state = self.feed.state(now)
+        picture, image = self._picture, self._image
+        if picture is not None and image is not None:
+            target = fit_rect(rect, picture.width, picture.height)
+            painter.drawImage(target, image)
+            if self._unpainted:
+                self._unpainted = False
+                self.painted_frames += 1
+                delay = (now - picture.arrived_at) * 1000
+                self._delay_ms = delay if self._delay_ms is None else self._delay_ms * 0.8 + delay * 0.2
+                if self.paint_observer is not None:
+                    self.paint_observer(self.feed, picture, now)
+            if state is not FeedState.LIVE:
+                painter.fillRect(target, QColor(0, 0, 0, 150))
+        self._paint_status(painter, rect, state, now, has_picture=image is not None)
+        self._paint_header(painter, rect, state, now)
+        self._paint_footer(painter, rect, state)
+        self._paint_frame(painter, rect)
+        painter.end()
+
+    # -- overlays ----------------------------------------------------------------------
+
+    def _font(self, points: float, bold: bool = False) -> QFont:
+        font = QFont(self.font())
+        font.setPointSizeF(points)
+        font.setBold(bold)
+        return font
+
+    def _scale(self) -> float:
+        return max(0.75, min(1.6, self.height() / 300))
+
+    def _paint_header(self, painter: QPainter, rect: QRect, state: FeedState, now: float) -> None:
+        s = self._scale()
+        bar_h = round(26 * s)
+        painter.fillRect(QRect(rect.x(), rect.y(), rect.width(), bar_h), QColor(0, 0, 0, 165))
+        x = rect.x() + round(6 * s)
+        painter.setFont(self._font(9 * s, bold=True))
+        metrics = painter.fontMetrics()
+        if self.number:
+            painter.setPen(theme.TEXT_DIM)
+            label = str(self.number)
+            painter.drawText(QRect(x, 0, metrics.horizontalAdvance(label) + 2, bar_h),
+                             Qt.AlignmentFlag.AlignVCenter, label)
+            x += metrics.horizontalAdvance(label) + round(6 * s)
+        badge = self.feed.kind.value.upper()
+        badge_w = metrics.horizontalAdvance(badge) + round(10 * s)
+        badge_rect = QRect(x, round(4 * s), badge_w, bar_h - round(8 * s))
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.KIND_COLOURS[self.feed.kind])
+        painter.drawRoundedRect(badge_rect, 3 * s, 3 * s)
+        painter.setPen(QColor("white"))
+        painter.drawText(badge_rect, Qt.AlignmentFlag.AlignCenter, badge)
+        x = badge_rect.right() + round(8 * s)
+
+        pill_text = state.value.upper()
+        fps = self.feed.stats.current_fps(now)
+        fps_text = f"{fps:.0f} fps" if state is FeedState.LIVE else ""
+        painter.setFont(self._font(8.5 * s, bold=True))
+        pill_metrics = painter.fontMetrics()
+        pill_w = pill_metrics.horizontalAdvance(pill_text) + round(10 * s)
+        pill_rect = QRect(rect.right() - pill_w - round(6 * s), round(4 * s), pill_w, bar_h - round(8 * s))
+        painter.setPen(Qt.PenStyle.NoPen)
+        painter.setBrush(theme.STATE_COLOURS[state])
+        painter.drawRoundedRect(pill_rect, 3 * s, 3 * s)
+        painter.setPen(QColor("white"))
+        painter.drawText(pill_rect, Qt.AlignmentFlag.AlignCenter, pill_text)
+        right = pill_rect.left() - round(6 * s)
+        if fps_text:
+            painter.setPen(theme.TEXT_DIM)
+            fps_w = pill_metrics.horizontalAdvance(fps_text)
+            painter.drawText(QRect(right - fps_w, 0, fps_w, bar_h), Qt.AlignmentFlag.AlignVCenter, fps_text)
+            right -= fps_w + round(8 * s)
+        if self.feed.recording:
+            painter.setPen(QColor("#ff4d4d"))
+            rec_w = pill_metrics.horizontalAdvance("● REC")
+            painter.drawText(QRect(right - rec_w, 0, rec_w, bar_h), Qt.AlignmentFlag.AlignVCenter, "● REC")
+            right -= rec_w + round(8 * s)
+        painter.setFont(self._font(10 * s, bold=True))
+        painter.setPen(theme.TEXT)
+        name = painter.fontMetrics().elidedText(self.feed.name, Qt.TextElideMode.ElideRight, max(0, right - x))
+        painter.drawText(QRect(x, 0, max(0, right - x), bar_h), Qt.AlignmentFlag.AlignVCenter, name)
+
+    def _paint_footer(self, painter: QPainter, rect: QRect, state: FeedState) -> None:
+        s = self._scale()
+        stats = self.feed.stats
+        parts = []
+        if stats.width:
+            parts.append(f"{stats.width}×{stats.height}")
+        if stats.codec:
+            parts.append(stats.codec)
+        if self._delay_ms is not None and state is FeedState.LIVE:
+            parts.append(f"+{self._delay_ms:.0f} ms")
+        if parts:
+            painter.setFont(self._font(8 * s))
+            text = "  ·  ".join(parts)
+            metrics = painter.fontMetrics()
+            box = QRect(rect.x() + round(4 * s), rect.bottom() - round(20 * s),
+                        metrics.horizontalAdvance(text) + round(10 * s), round(16 * s))
+            painter.fillRect(box, QColor(0, 0, 0, 150))
+            painter.setPen(theme.TEXT_DIM)
+            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        if self.feed.audio.present:
+            self._paint_meter(painter, rect, s)
+
+    def _paint_meter(self, painter: QPainter, rect: QRect, s: float) -> None:
+        level = self.feed.audio.level()
+        height = round(44 * s)
+        width = round(7 * s)
+        x = rect.right() - width - round(8 * s)
+        y = rect.bottom() - height - round(8 * s)
+        painter.fillRect(QRect(x - 2, y - 2, width + 4, height + 4), QColor(0, 0, 0, 170))
+        filled = round(height * max(0.0, (level - SILENCE_DB) / -SILENCE_DB))
+        colour = QColor("#e03131") if level > -6 else QColor("#fab005") if level > -18 else QColor("#40c057")
+        painter.fillRect(QRect(x, y + height - filled, width, filled), colour)
+        painter.setFont(self._font(7 * s, bold=True))
+        painter.setPen(theme.ACCENT if self.feed.audio.listening else theme.TEXT_DIM)
+        label = "LISTEN" if self.feed.audio.listening else "MUTED"
+        label_w = painter.fontMetrics().horizontalAdvance(label)
+        painter.drawText(QPointF(x - label_w - round(6 * s), y + height), label)
+
+    def _paint_status(self, painter: QPainter, rect: QRect, state: FeedState, now: float,
+                      has_picture: bool) -> None:
+        connection = self.feed.connection
+        lines: list[str] = []
+        if state is FeedState.STALLED:
+            age = self.feed.stats.last_frame_age(now) or 0.0
+            lines = [f"STALLED  {age:.0f} s", "no picture from this feed"]
+        elif state is FeedState.RECONNECTING:
+            when = connection.next_attempt_at
+            lines = ["RECONNECTING",
+                     f"next attempt in {max(0.0, when - now):.1f} s" if when else "trying now…"]
+            if connection.error:
+                lines.append(connection.error)
+        elif state is FeedState.CONNECTING and not has_picture:
+            lines = ["Connecting…"]
+        elif state in (FeedState.FAILED, FeedState.ENDED):
+            lines = [state.value.upper()] + ([connection.error] if connection.error else [])
+        if not lines:
+            return
+        s = self._scale()
+        painter.setPen(theme.STATE_COLOURS[state] if state is not FeedState.CONNECTING else theme.TEXT_DIM)
+        painter.setFont(self._font(15 * s, bold=True))
+        centre = rect.center()
+        head = QRectF(rect.x(), centre.y() - 30 * s, rect.width(), 30 * s)
+        painter.drawText(head, Qt.AlignmentFlag.AlignCenter, lines[0])
+        if len(lines) > 1:
+            painter.setFont(self._font(9 * s))
+            painter.setPen(theme.TEXT)
+            body = QRectF(rect.x() + 8, centre.y() + 2, rect.width() - 16, rect.height() / 2 - 30 * s)
+            painter.drawText(body, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
+                             | Qt.TextFlag.TextWordWrap, "\n".join(lines[1:]))
+
+    def _paint_frame(self, painter: QPainter, rect: QRect) -> None:
+        if not (self.selected or self.drop_target):
+            return
+        pen = QPen(theme.ACCENT, 3)
+        if self.drop_target:
+            pen.setStyle(Qt.PenStyle.DashLine)
+            pen.setColor(QColor("#ffd43b"))
+        painter.setPen(pen)
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRect(rect.adjusted(1, 1, -2, -2))

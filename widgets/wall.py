@@ -1,0 +1,277 @@
+"""The video wall: tiles laid out in a grid, repainted from their feeds at display rate.
+
+One display timer drives every tile (a tile repaints only when its feed has a new picture
+or its state changed). Operators rearrange by dragging a tile onto another, spotlight a
+tile with a double-click or Enter, pick tiles with the number keys and arrows, and listen
+to one tile at a time (M).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+
+from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QResizeEvent
+from PySide6.QtWidgets import QApplication, QWidget
+
+from media.feed import Feed
+from widgets import theme
+from widgets.layout import cell_rects, check, layout_for
+from widgets.tile import Tile
+
+DISPLAY_INTERVAL_MS = 8
+"""How often tiles look for new pictures; well under a frame at 60 Hz, so display adds
+little delay, and cheap because a tile without a new picture does nothing."""
+
+
+class Wall(QWidget):
+    layout_changed = Signal(str)
+    order_changed = Signal(list)
+    """Feed names in tile order, after a swap."""
+    listening_changed = Signal(object)
+    """The feed now heard, or None when all tiles are muted."""
+    selection_changed = Signal(object)
+    """The selected feed, or None."""
+
+    def __init__(self, feeds: Sequence[Feed], layout: str = "auto", parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.tiles: list[Tile] = [Tile(feed, self) for feed in feeds]
+        self._layout = check(layout)
+        self._selected: Tile | None = None
+        self._spotlight: Tile | None = None
+        self._press: tuple[Tile, QPoint] | None = None
+        self._dragging = False
+        self._hover: Tile | None = None
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
+        self.setMinimumSize(320, 180)
+        self._timer = QTimer(self)
+        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
+        self._timer.timeout.connect(self._on_display_tick)
+        self._timer.start(DISPLAY_INTERVAL_MS)
+        self._place_tiles()
+
+    # -- what the window asks -----------------------------------------------------------
+
+    @property
+    def layout_name(self) -> str:
+        return self._layout
+
+    def set_layout(self, name: str) -> None:
+        name = check(name)
+        if name != self._layout:
+            self._layout = name
+            self._place_tiles()
+            self.layout_changed.emit(name)
+
+    @property
+    def order(self) -> list[str]:
+        return [tile.feed.name for tile in self.tiles]
+
+    @property
+    def visible_tiles(self) -> list[Tile]:
+        return [tile for tile in self.tiles if tile.isVisibleTo(self)]
+
+    @property
+    def hidden_count(self) -> int:
+        """Tiles the layout has no cell for (spotlight aside)."""
+        cells = len(layout_for(self._layout, len(self.tiles)).cells)
+        return max(0, len(self.tiles) - cells)
+
+    @property
+    def selected(self) -> Tile | None:
+        return self._selected
+
+    @property
+    def spotlight_tile(self) -> Tile | None:
+        return self._spotlight
+
+    def tile_for(self, feed: Feed) -> Tile | None:
+        return next((tile for tile in self.tiles if tile.feed is feed), None)
+
+    def select(self, tile: Tile | None) -> None:
+        if tile is self._selected:
+            return
+        if self._selected is not None:
+            self._selected.set_selected(False)
+        self._selected = tile
+        if tile is not None:
+            tile.set_selected(True)
+        self.selection_changed.emit(tile.feed if tile else None)
+
+    def swap(self, first: Tile, second: Tile) -> None:
+        i, j = self.tiles.index(first), self.tiles.index(second)
+        if i == j:
+            return
+        self.tiles[i], self.tiles[j] = self.tiles[j], self.tiles[i]
+        self._place_tiles()
+        self.order_changed.emit(self.order)
+
+    def set_spotlight(self, tile: Tile | None) -> None:
+        """Show one tile across the whole wall, or (None) go back to the layout."""
+        self._spotlight = tile
+        if tile is not None:
+            self.select(tile)
+        self._place_tiles()
+
+    def toggle_spotlight(self) -> None:
+        if self._spotlight is not None:
+            self.set_spotlight(None)
+        elif self._selected is not None:
+            self.set_spotlight(self._selected)
+
+    def set_listening(self, tile: Tile | None) -> None:
+        """Hear this tile's feed and mute every other (one at a time)."""
+        for other in self.tiles:
+            if other is not tile and other.feed.audio.listening:
+                other.feed.audio.set_listening(False)
+                other.update()
+        if tile is not None:
+            tile.feed.audio.set_listening(True)
+            tile.update()
+        self.listening_changed.emit(tile.feed if tile else None)
+
+    def toggle_listening(self) -> None:
+        tile = self._selected
+        if tile is None:
+            return
+        self.set_listening(None if tile.feed.audio.listening else tile)
+
+    def set_order(self, names: Sequence[str]) -> None:
+        rank = {name: i for i, name in enumerate(names)}
+        self.tiles.sort(key=lambda tile: rank.get(tile.feed.name, len(rank)))
+        self._place_tiles()
+
+    # -- geometry -------------------------------------------------------------------------
+
+    def _place_tiles(self) -> None:
+        if self._spotlight is not None:
+            for tile in self.tiles:
+                if tile is self._spotlight:
+                    tile.setGeometry(self.rect())
+                    tile.show()
+                else:
+                    tile.hide()
+            return
+        layout = layout_for(self._layout, len(self.tiles))
+        rects = cell_rects(layout, self.width(), self.height())
+        for index, tile in enumerate(self.tiles):
+            tile.number = index + 1
+            if index < len(rects):
+                tile.setGeometry(QRect(*rects[index]))
+                tile.show()
+            else:
+                tile.hide()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        self._place_tiles()
+        super().resizeEvent(event)
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        painter = QPainter(self)
+        painter.fillRect(event.rect(), theme.BACKGROUND)
+        painter.end()
+
+    def _on_display_tick(self) -> None:
+        now = time.monotonic()
+        for tile in self.tiles:
+            if tile.isVisible():
+                tile.refresh(now)
+
+    # -- keyboard -------------------------------------------------------------------------
+
+    def keyPressEvent(self, event: QKeyEvent) -> None:
+        key = event.key()
+        visible = [tile for tile in self.tiles if not tile.isHidden()]
+        if Qt.Key.Key_1 <= key <= Qt.Key.Key_9:
+            index = key - Qt.Key.Key_1
+            if index < len(self.tiles):
+                self.select(self.tiles[index])
+                if self._spotlight is not None:
+                    self.set_spotlight(self.tiles[index])
+        elif key in (Qt.Key.Key_Return, Qt.Key.Key_Enter):
+            self.toggle_spotlight()
+        elif key == Qt.Key.Key_Escape and self._spotlight is not None:
+            self.set_spotlight(None)
+        elif key == Qt.Key.Key_M:
+            self.toggle_listening()
+        elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down) and visible:
+            self._move_selection(key, visible)
+        else:
+            super().keyPressEvent(event)
+
+    def _move_selection(self, key: int, visible: list[Tile]) -> None:
+        current = self._selected if self._selected in visible else None
+        if current is None:
+            self.select(visible[0])
+            return
+        here = current.geometry().center()
+        best: tuple[float, Tile] | None = None
+        for tile in visible:
+            if tile is current:
+                continue
+            d = tile.geometry().center() - here
+            ahead = {Qt.Key.Key_Left: -d.x(), Qt.Key.Key_Right: d.x(),
+                     Qt.Key.Key_Up: -d.y(), Qt.Key.Key_Down: d.y()}[Qt.Key(key)]
+            if ahead <= 0:
+                continue
+            cost = ahead + 2 * (abs(d.y()) if key in (Qt.Key.Key_Left, Qt.Key.Key_Right) else abs(d.x()))
+            if best is None or cost < best[0]:
+                best = (cost, tile)
+        if best is not None:
+            self.select(best[1])
+
+    # -- mouse: tiles pass their presses up, so dragging is the wall's business ----------
+
+    def _tile_at(self, pos: QPoint) -> Tile | None:
+        for tile in self.tiles:
+            if not tile.isHidden() and tile.geometry().contains(pos):
+                return tile
+        return None
+
+    def mousePressEvent(self, event: QMouseEvent) -> None:
+        tile = self._tile_at(event.position().toPoint())
+        if tile is not None and event.button() == Qt.MouseButton.LeftButton:
+            self.select(tile)
+            self.setFocus()
+            self._press = (tile, event.position().toPoint())
+        event.accept()
+
+    def mouseMoveEvent(self, event: QMouseEvent) -> None:
+        if self._press is None or self._spotlight is not None:
+            return
+        pos = event.position().toPoint()
+        if not self._dragging:
+            moved = (pos - self._press[1]).manhattanLength()
+            if moved < QApplication.startDragDistance():
+                return
+            self._dragging = True
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+        target = self._tile_at(pos)
+        target = target if target is not self._press[0] else None
+        if target is not self._hover:
+            if self._hover is not None:
+                self._hover.set_drop_target(False)
+            if target is not None:
+                target.set_drop_target(True)
+            self._hover = target
+
+    def mouseReleaseEvent(self, event: QMouseEvent) -> None:
+        if self._press is not None and self._dragging:
+            target = self._tile_at(event.position().toPoint())
+            if target is not None and target is not self._press[0]:
+                self.swap(self._press[0], target)
+        if self._hover is not None:
+            self._hover.set_drop_target(False)
+        self._hover = None
+        self._press = None
+        self._dragging = False
+        self.unsetCursor()
+
+    def mouseDoubleClickEvent(self, event: QMouseEvent) -> None:
+        tile = self._tile_at(event.position().toPoint())
+        if self._spotlight is not None:
+            self.set_spotlight(None)
+        elif tile is not None:
+            self.set_spotlight(tile)
