@@ -25,7 +25,9 @@ def _size(text: str) -> tuple[int, int]:
     try:
         width, height = (int(v) for v in text.lower().split("x"))
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected WIDTHxHEIGHT, such as 1920x1080, not {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"expected WIDTHxHEIGHT, such as 1920x1080, not {text!r}"
+        ) from None
     if not (64 <= width <= 16384 and 64 <= height <= 16384):
         raise argparse.ArgumentTypeError("width and height must be between 64 and 16384")
     return width, height
@@ -33,9 +35,12 @@ def _size(text: str) -> tuple[int, int]:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", type=Path, help="TOML config file (default: the user's config dir)")
-    common.add_argument("--base-dir", type=Path,
-                        help="put everything this instance writes under DIR")
+    common.add_argument(
+        "--config", type=Path, help="TOML config file (default: the user's config dir)"
+    )
+    common.add_argument(
+        "--base-dir", type=Path, help="put everything this instance writes under DIR"
+    )
     common.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
 
     parser = argparse.ArgumentParser(prog="vigil", description="Control-room video wall.")
@@ -48,12 +53,20 @@ def build_parser() -> argparse.ArgumentParser:
     snap = commands.add_parser("snapshot", parents=[common], help="render the wall to a PNG")
     snap.add_argument("--out", type=Path, required=True, metavar="FILE.png")
     snap.add_argument("--demo", action="store_true", help="show the built-in demo feeds")
-    snap.add_argument("--after", type=float, default=5.0, metavar="SECONDS",
-                      help="how long the feeds run before the picture is taken (default 5)")
+    snap.add_argument(
+        "--after",
+        type=float,
+        default=5.0,
+        metavar="SECONDS",
+        help="how long the feeds run before the picture is taken (default 5)",
+    )
     snap.add_argument("--size", type=_size, default=(1920, 1080), metavar="WxH")
 
-    commands.add_parser("status", parents=[common],
-                        help="print the running instance's feeds as JSON (exit 3 if none runs)")
+    commands.add_parser(
+        "status",
+        parents=[common],
+        help="print the running instance's feeds as JSON (exit 3 if none runs)",
+    )
     return parser
 
 
@@ -89,8 +102,13 @@ def _dispatch(args: argparse.Namespace) -> int:
 
     from app.instance import Options, run, snapshot
 
-    options = Options(config=args.config, base_dir=args.base_dir, demo=args.demo,
-                      offscreen=getattr(args, "offscreen", False), verbose=args.verbose)
+    options = Options(
+        config=args.config,
+        base_dir=args.base_dir,
+        demo=args.demo,
+        offscreen=getattr(args, "offscreen", False),
+        verbose=args.verbose,
+    )
     if args.command == "snapshot":
         status = snapshot(options, args.out, args.after, args.size)
         if status == 0:

@@ -72,8 +72,12 @@ def parse(text: str, path: Path | None = None) -> Config:
         raise ConfigError(path, line, "syntax", str(exc).split(" (at line")[0]) from exc
     locate = _Locator(text)
 
-    def fail(key: str, message: str, section: str | None = None, index: int | None = None) -> NoReturn:
-        raise ConfigError(path, locate.line(key, section, index), _dotted(section, index, key), message)
+    def fail(
+        key: str, message: str, section: str | None = None, index: int | None = None
+    ) -> NoReturn:
+        raise ConfigError(
+            path, locate.line(key, section, index), _dotted(section, index, key), message
+        )
 
     for key in data:
         if key not in _TOP_KEYS:
@@ -84,7 +88,7 @@ def parse(text: str, path: Path | None = None) -> Config:
         fail("wall", "must be a table: [wall]")
     layout = wall.get("layout", "auto")
     if not isinstance(layout, str):
-        fail("layout", "must be text, such as \"auto\" or \"3x3\"", "wall")
+        fail("layout", 'must be text, such as "auto" or "3x3"', "wall")
     try:
         layout = check_layout(layout)
     except LayoutError as exc:
@@ -98,8 +102,12 @@ def parse(text: str, path: Path | None = None) -> Config:
     for index, item in enumerate(feeds_raw):
         for key in item:
             if key not in _FEED_KEYS:
-                fail(key, f"unknown feed setting; expected one of {', '.join(sorted(_FEED_KEYS))}",
-                     "feeds", index)
+                fail(
+                    key,
+                    f"unknown feed setting; expected one of {', '.join(sorted(_FEED_KEYS))}",
+                    "feeds",
+                    index,
+                )
         name = item.get("name")
         if not isinstance(name, str) or not name.strip():
             fail("name", "every feed needs a name", "feeds", index)
@@ -110,14 +118,23 @@ def parse(text: str, path: Path | None = None) -> Config:
         try:
             kind = FeedKind(kind_raw)
         except ValueError:
-            fail("kind", f"{kind_raw!r} is not one of {', '.join(k.value for k in FeedKind)}",
-                 "feeds", index)
+            fail(
+                "kind",
+                f"{kind_raw!r} is not one of {', '.join(k.value for k in FeedKind)}",
+                "feeds",
+                index,
+            )
         url = item.get("url")
         if not isinstance(url, str) or not url.strip():
             fail("url", "every feed needs a url", "feeds", index)
         if urllib.parse.urlsplit(url).password is not None:
-            fail("url", "the URL holds a password; remove it from the file and store it in the "
-                 f"keyring: keyring set {SECRET_SERVICE} {secret_user(name)}", "feeds", index)
+            fail(
+                "url",
+                "the URL holds a password; remove it from the file and store it in the "
+                f"keyring: keyring set {SECRET_SERVICE} {secret_user(name)}",
+                "feeds",
+                index,
+            )
         transport = item.get("rtsp_transport", "tcp")
         if transport not in ("tcp", "udp"):
             fail("rtsp_transport", 'expected "tcp" or "udp"', "feeds", index)
@@ -161,7 +178,8 @@ class _Locator:
             end = later[0] if later else end
         pattern = re.compile(rf'^\s*"?{re.escape(key)}"?\s*=')
         for n in range(start, end):
-            if pattern.match(self.lines[n]) or (section is None and re.match(
-                    rf"^\s*\[\[?\s*{re.escape(key)}\s*\]", self.lines[n])):
+            if pattern.match(self.lines[n]) or (
+                section is None and re.match(rf"^\s*\[\[?\s*{re.escape(key)}\s*\]", self.lines[n])
+            ):
                 return n + 1
         return start + 1 if section is not None else None

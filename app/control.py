@@ -40,8 +40,9 @@ class ControlServer:
             self.path.unlink()  # left behind by an instance that died
         old_umask = os.umask(0o177)
         try:
-            self._server = await asyncio.start_unix_server(self._serve, path=str(self.path),
-                                                           limit=MAX_REQUEST)
+            self._server = await asyncio.start_unix_server(
+                self._serve, path=str(self.path), limit=MAX_REQUEST
+            )
         finally:
             os.umask(old_umask)
         os.chmod(self.path, 0o600)

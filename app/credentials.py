@@ -22,6 +22,9 @@ def feed_password(feed_name: str) -> str | None:
     if password is None:
         log.warning(
             "feed %s has a username but no password in the keyring; store one with: "
-            "keyring set %s %s", feed_name, SECRET_SERVICE, secret_user(feed_name),
+            "keyring set %s %s",
+            feed_name,
+            SECRET_SERVICE,
+            secret_user(feed_name),
         )
     return password

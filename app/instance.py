@@ -103,7 +103,8 @@ def _qt_app(offscreen: bool) -> Any:
     from widgets.theme import apply_dark_theme
 
     route_qt_messages()
-    app = QApplication.instance() or QApplication([sys.argv[0], "-name", "vigil"])
+    existing = QApplication.instance()
+    app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
     app.setApplicationName("Vigil")
     app.setDesktopFileName("vigil")
     apply_dark_theme(app)
@@ -120,8 +121,12 @@ def run(options: Options) -> int:
     config = read_config(options.config)
     app = _qt_app(options.offscreen)
     instance = Instance(config, demo=options.demo, base=base)
-    window = WallWindow(instance.feeds.feeds, layout=instance.layout, state_file=base.wall_state,
-                        title_note=" (demo)" if instance.demo else "")
+    window = WallWindow(
+        instance.feeds.feeds,
+        layout=instance.layout,
+        state_file=base.wall_state,
+        title_note=" (demo)" if instance.demo else "",
+    )
     control = ControlServer(base.control_socket, instance.handle)
 
     async def main() -> None:
@@ -156,8 +161,12 @@ def snapshot(options: Options, out: Path, after_s: float, size: tuple[int, int])
     config = read_config(options.config)
     app = _qt_app(offscreen=True)
     instance = Instance(config, demo=options.demo, base=base)
-    window = WallWindow(instance.feeds.feeds, layout=instance.layout, state_file=base.wall_state,
-                        title_note=" (demo)" if instance.demo else "")
+    window = WallWindow(
+        instance.feeds.feeds,
+        layout=instance.layout,
+        state_file=base.wall_state,
+        title_note=" (demo)" if instance.demo else "",
+    )
     window.resize(*size)
     saved: list[bool] = []
 

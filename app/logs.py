@@ -11,15 +11,18 @@ from types import TracebackType
 
 from app.paths import BaseDir
 
+_installed: list[logging.Handler] = []
+"""Handlers this module added, so a second setup (tests) replaces rather than doubles them."""
+
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(threadName)s %(name)s: %(message)s"
 
 
 def setup_logging(base: BaseDir, *, verbose: bool = False) -> None:
     root = logging.getLogger()
-    for handler in list(root.handlers):
-        if getattr(handler, "_vigil", False):
-            root.removeHandler(handler)
-            handler.close()
+    for handler in _installed:
+        root.removeHandler(handler)
+        handler.close()
+    _installed.clear()
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
     file_handler = logging.handlers.RotatingFileHandler(
         base.log_dir / "vigil.log", maxBytes=5_000_000, backupCount=5, encoding="utf-8"
@@ -29,13 +32,15 @@ def setup_logging(base: BaseDir, *, verbose: bool = False) -> None:
     console.setLevel(logging.DEBUG if verbose else logging.WARNING)
     console.setFormatter(logging.Formatter("vigil: %(levelname)s: %(message)s"))
     for handler in (file_handler, console):
-        handler._vigil = True  # type: ignore[attr-defined]
         root.addHandler(handler)
+        _installed.append(handler)
     sys.excepthook = _log_uncaught
     threading.excepthook = _log_thread_uncaught
 
 
-def _log_uncaught(kind: type[BaseException], value: BaseException, tb: TracebackType | None) -> None:
+def _log_uncaught(
+    kind: type[BaseException], value: BaseException, tb: TracebackType | None
+) -> None:
     logging.getLogger("vigil").critical("uncaught exception", exc_info=(kind, value, tb))
 
 
@@ -44,6 +49,7 @@ def _log_thread_uncaught(args: threading.ExceptHookArgs) -> None:
         return
     thread = args.thread.name if args.thread else "?"
     logging.getLogger("vigil").critical(
-        "uncaught exception in thread %s", thread,
+        "uncaught exception in thread %s",
+        thread,
         exc_info=(args.exc_type, args.exc_value, args.exc_traceback),
     )

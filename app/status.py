@@ -41,9 +41,13 @@ def feed_status(feed: Feed, now: float | None = None) -> dict[str, Any]:
         "codec": stats.codec,
         "last_frame_age_s": round(age, 3) if age is not None else None,
         "recording": feed.recording,
-        "location": None if location is None else {
-            "lat": location.lat, "lon": location.lon,
-            "accuracy_m": location.accuracy_m, "at": location.at,
+        "location": None
+        if location is None
+        else {
+            "lat": location.lat,
+            "lon": location.lon,
+            "accuracy_m": location.accuracy_m,
+            "at": location.at,
         },
         "url": redact(feed.spec.url),
         "error": connection.error,
@@ -53,5 +57,6 @@ def feed_status(feed: Feed, now: float | None = None) -> dict[str, Any]:
         "dropped": feed.slot.dropped,
         "decode_errors": stats.decode_errors,
         "audio": {"codec": stats.audio_codec, "level_db": round(feed.audio.level(now), 1)}
-        if feed.audio.present else None,
+        if feed.audio.present
+        else None,
     }

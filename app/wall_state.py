@@ -32,8 +32,9 @@ class WallState:
 
     def save(self, path: Path) -> None:
         temporary = path.with_suffix(".tmp")
-        temporary.write_text(json.dumps({"layout": self.layout, "order": self.order}, indent=1),
-                             encoding="utf-8")
+        temporary.write_text(
+            json.dumps({"layout": self.layout, "order": self.order}, indent=1), encoding="utf-8"
+        )
         os.replace(temporary, path)
 
 

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QWidget
+from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QWidget
 
 from app.wall_state import WallState, ordered
 from media.feed import Feed, FeedState
@@ -64,24 +65,32 @@ class WallWindow(QMainWindow):
             action.triggered.connect(lambda _=False, n=name: self.wall.set_layout(n))
             group.addAction(action)
             layouts.addAction(action)
-        self.wall.layout_changed.connect(
-            lambda name: [a.setChecked(a.text() == name) for a in group.actions()]
-        )
+
+        def check_current(name: str) -> None:
+            for action in group.actions():
+                action.setChecked(action.text() == name)
+
+        self.wall.layout_changed.connect(check_current)
         self._add(view, "&Spotlight selected tile", "Return", self.wall.toggle_spotlight)
         self._add(view, "&Listen to selected tile", "M", self.wall.toggle_listening)
         self._add(view, "&Full screen", "F11", self.toggle_full_screen)
         view.addSeparator()
         self._add(view, "&Quit", QKeySequence.StandardKey.Quit, self.close)
 
-    def _add(self, menu: object, text: str, keys: str | QKeySequence.StandardKey,
-             slot: object) -> QAction:
+    def _add(
+        self,
+        menu: QMenu,
+        text: str,
+        keys: str | QKeySequence.StandardKey,
+        slot: Callable[[], object],
+    ) -> QAction:
         action = QAction(text, self)
         action.setShortcut(QKeySequence(keys))
         # Return and M reach the wall as keys; the menu entries only document them.
         if keys in ("Return", "M"):
             action.setShortcutContext(Qt.ShortcutContext.WidgetShortcut)
-        action.triggered.connect(slot)  # type: ignore[arg-type]
-        menu.addAction(action)  # type: ignore[attr-defined]
+        action.triggered.connect(slot)
+        menu.addAction(action)
         self.addAction(action)
         return action
 
@@ -99,8 +108,14 @@ class WallWindow(QMainWindow):
         now = time.monotonic()
         states = Counter(tile.feed.state(now) for tile in self.wall.tiles)
         parts = [f"{len(self.wall.tiles)} feeds"]
-        for state in (FeedState.LIVE, FeedState.STALLED, FeedState.RECONNECTING,
-                      FeedState.CONNECTING, FeedState.FAILED, FeedState.ENDED):
+        for state in (
+            FeedState.LIVE,
+            FeedState.STALLED,
+            FeedState.RECONNECTING,
+            FeedState.CONNECTING,
+            FeedState.FAILED,
+            FeedState.ENDED,
+        ):
             if states[state]:
                 parts.append(f"{states[state]} {state.value}")
         hidden = self.wall.hidden_count

@@ -1,1 +1,4 @@
-"""Ingest, decode and telemetry for Vigil's feeds. No Qt here: everything runs and tests without a display."""
+"""Ingest, decode and telemetry for Vigil's feeds.
+
+No Qt here: everything runs and tests without a display.
+"""

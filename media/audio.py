@@ -28,8 +28,8 @@ def level_dbfs(frame: av.AudioFrame) -> float:
     if samples.size == 0:
         return SILENCE_DB
     if np.issubdtype(samples.dtype, np.integer):
-        scale = float(np.iinfo(samples.dtype).max)
-        data = samples.astype(np.float32) / scale
+        full_scale = float(2 ** (8 * samples.dtype.itemsize - 1))
+        data = samples.astype(np.float32) / full_scale
     else:
         data = samples.astype(np.float32, copy=False)
     rms = float(np.sqrt(np.mean(np.square(data))))
@@ -68,7 +68,9 @@ class AudioTap:
             return
         if self._resampler is None:
             self._resampler = av.AudioResampler(format="s16", layout="stereo", rate=PCM_RATE)
-        chunks = [bytes(out.planes[0])[: out.samples * 4] for out in self._resampler.resample(frame)]
+        chunks = [
+            bytes(out.planes[0])[: out.samples * 4] for out in self._resampler.resample(frame)
+        ]
         with self._lock:
             for chunk in chunks:
                 self._pcm.append(chunk)

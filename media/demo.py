@@ -110,7 +110,9 @@ def run_senders(
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vigil _demo-sender", description=__doc__)
-    parser.add_argument("--ports", required=True, help="comma-separated UDP ports, one per demo feed")
+    parser.add_argument(
+        "--ports", required=True, help="comma-separated UDP ports, one per demo feed"
+    )
     parser.add_argument("--fps", type=int, default=DEMO_FPS)
     parser.add_argument("--size", default=f"{DEMO_SIZE[0]}x{DEMO_SIZE[1]}")
     args = parser.parse_args(argv)

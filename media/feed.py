@@ -132,7 +132,9 @@ class Feed:
             self._display_size = (max(0, width), max(0, height))
 
     def __repr__(self) -> str:
-        return f"Feed({self.id!r}, {self.name!r}, {self.kind.value}, {self._connection.state.value})"
+        return (
+            f"Feed({self.id!r}, {self.name!r}, {self.kind.value}, {self._connection.state.value})"
+        )
 
 
 def monotonic() -> float:

@@ -32,7 +32,9 @@ OPEN_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 5.0
 """A connected feed silent this long is closed and reopened (it shows STALLED from 2 s)."""
 
-NETWORK_SCHEMES = frozenset({"rtsp", "rtsps", "rtmp", "rtmps", "srt", "udp", "rtp", "http", "https", "tcp"})
+NETWORK_SCHEMES = frozenset(
+    {"rtsp", "rtsps", "rtmp", "rtmps", "srt", "udp", "rtp", "http", "https", "tcp"}
+)
 
 
 def is_local(url: str) -> bool:
@@ -91,7 +93,9 @@ class NoMediaError(Exception):
     """The URL opened, but holds neither video nor audio."""
 
 
-def fit_size(width: int, height: int, box_w: int, box_h: int, sar: Fraction | None) -> tuple[int, int]:
+def fit_size(
+    width: int, height: int, box_w: int, box_h: int, sar: Fraction | None
+) -> tuple[int, int]:
     """The largest even size inside the box with the picture's display aspect ratio."""
     aspect = width / height * (float(sar) if sar else 1.0)
     w = box_w
@@ -239,7 +243,7 @@ class FeedSource:
                 # Damaged data: count it and carry on; the decoder resyncs at the next key frame.
                 stats.decode_errors += 1
 
-    def _pace(self, packet: av.Packet) -> None:
+    def _pace(self, packet: av.Packet[Any]) -> None:
         """Play a local file at its own speed, not as fast as it decodes."""
         if packet.pts is None or packet.time_base is None:
             return
@@ -265,7 +269,7 @@ class FeedSource:
             )
             plane = out.planes[0]
             stride = plane.line_size
-            pixels = np.frombuffer(plane, np.uint8).reshape(height, stride // 4, 4)
+            pixels = np.frombuffer(memoryview(plane), np.uint8).reshape(height, stride // 4, 4)
             feed.slot.put(
                 Picture(
                     pixels=pixels,
@@ -279,4 +283,6 @@ class FeedSource:
                     source_height=frame.height,
                 )
             )
-        feed.stats.on_frame(frame.width, frame.height, time.perf_counter() - started, time.monotonic())
+        feed.stats.on_frame(
+            frame.width, frame.height, time.perf_counter() - started, time.monotonic()
+        )

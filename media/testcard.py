@@ -38,9 +38,11 @@ class TestCard:
         y = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
         base = np.empty((height, width, 3), np.float32)
         for channel, weight in enumerate(hue):
-            base[..., channel] = (0.25 + 0.5 * np.abs(np.sin(np.pi * (x * 2 + channel / 3)))) * (
-                0.55 + 0.45 * y
-            ) * weight
+            base[..., channel] = (
+                (0.25 + 0.5 * np.abs(np.sin(np.pi * (x * 2 + channel / 3))))
+                * (0.55 + 0.45 * y)
+                * weight
+            )
         # Twice as wide, so scrolling is a slice rather than a copy of np.roll.
         self._field = np.concatenate([base, base], axis=1).clip(0, 255).astype(np.uint8)
         self._bar_h = max(4, round(height * _BAR_ROWS))
@@ -68,7 +70,9 @@ class TestCard:
         draw = ImageDraw.Draw(strip)
         draw.text((size // 2, size // 6), self.name, fill=(255, 255, 255), font=_font(size))
         stamp = clock.strftime("%H:%M:%S.") + f"{clock.microsecond // 100_000}Z  #{number}"
-        draw.text((size // 2, size + size // 4), stamp, fill=(255, 214, 90), font=_font(size * 4 // 5))
+        draw.text(
+            (size // 2, size + size // 4), stamp, fill=(255, 214, 90), font=_font(size * 4 // 5)
+        )
         top = self.height - self._bar_h - strip_h
         picture[top : top + strip_h] = np.asarray(strip)
 

@@ -8,11 +8,15 @@ the wall carries on; the operator is told once in the log.
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QIODevice, QObject, QTimer
 
 from media.audio import PCM_CHANNELS, PCM_RATE
 from media.feed import Feed
+
+if TYPE_CHECKING:
+    from PySide6.QtMultimedia import QAudioSink
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +25,7 @@ class AudioOut(QObject):
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._feed: Feed | None = None
-        self._sink: object | None = None
+        self._sink: QAudioSink | None = None
         self._device: QIODevice | None = None
         self._timer = QTimer(self)
         self._timer.setInterval(20)
@@ -36,9 +40,9 @@ class AudioOut(QObject):
         self._feed = feed
         if feed is None:
             return
-        # Imported here: QtMultimedia loads its backend on import, which a wall that is
-        # never listened to does not need.
-        from PySide6.QtMultimedia import QAudio, QAudioFormat, QAudioSink, QMediaDevices
+        # Imported on first use: loading QtMultimedia probes the sound system (and logs
+        # about it), which a wall nobody listens to has no need for.
+        from PySide6.QtMultimedia import QAudioFormat, QAudioSink, QMediaDevices, QtAudio
 
         device = QMediaDevices.defaultAudioOutput()
         if device.isNull():
@@ -51,16 +55,14 @@ class AudioOut(QObject):
         sink = QAudioSink(device, fmt, self)
         sink.setBufferSize(PCM_RATE * PCM_CHANNELS * 2 // 5)
         self._device = sink.start()
-        if sink.state() == QAudio.State.StoppedState and sink.error() != QAudio.Error.NoError:
+        if sink.state() == QtAudio.State.StoppedState and sink.error() != QtAudio.Error.NoError:
             log.warning("audio output failed to start (%s)", sink.error())
             return
         self._sink = sink
         self._timer.start()
 
     def _pump(self) -> None:
-        from PySide6.QtMultimedia import QAudioSink
-
-        if self._feed is None or not isinstance(self._sink, QAudioSink) or self._device is None:
+        if self._feed is None or self._sink is None or self._device is None:
             return
         room = self._sink.bytesFree()
         if room >= 4:
@@ -72,10 +74,8 @@ class AudioOut(QObject):
         self._timer.stop()
         if self._sink is None:
             return
-        from PySide6.QtMultimedia import QAudioSink
 
-        if isinstance(self._sink, QAudioSink):
-            self._sink.stop()
-            self._sink.deleteLater()
+        self._sink.stop()
+        self._sink.deleteLater()
         self._sink = None
         self._device = None

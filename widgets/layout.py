@@ -32,7 +32,9 @@ class Layout:
 
 def _with_big(name: str, size: int, big: list[Cell]) -> Layout:
     taken = {(c.col + dc, c.row + dr) for c in big for dc in range(c.cols) for dr in range(c.rows)}
-    small = [Cell(col, row) for row in range(size) for col in range(size) if (col, row) not in taken]
+    small = [
+        Cell(col, row) for row in range(size) for col in range(size) if (col, row) not in taken
+    ]
     return Layout(name, size, size, (*big, *small))
 
 

@@ -116,8 +116,13 @@ class Tile(QWidget):
 
     def _set_picture(self, picture: Picture) -> None:
         self._picture = picture
-        image = QImage(picture.pixels.data, picture.width, picture.height, picture.stride,
-                       QImage.Format.Format_RGB32)
+        image = QImage(
+            picture.pixels.data,
+            picture.width,
+            picture.height,
+            picture.stride,
+            QImage.Format.Format_RGB32,
+        )
         image.setDevicePixelRatio(self.devicePixelRatioF())
         self._image = image
         self._unpainted = True
@@ -130,9 +135,16 @@ class Tile(QWidget):
         if connection.next_attempt_at is not None:
             countdown = round(max(0.0, connection.next_attempt_at - now), 1)
         level = round(feed.audio.level(now) / 3) if feed.audio.present else None
-        return (feed.state(now), connection.error, countdown, round(feed.stats.current_fps(now)),
-                int(age) if age is not None and age >= 2 else None, level,
-                feed.audio.listening, feed.recording)
+        return (
+            feed.state(now),
+            connection.error,
+            countdown,
+            round(feed.stats.current_fps(now)),
+            int(age) if age is not None and age >= 2 else None,
+            level,
+            feed.audio.listening,
+            feed.recording,
+        )
 
     def paintEvent(self, event: QPaintEvent) -> None:
         now = time.monotonic()
@@ -148,7 +160,9 @@ class Tile(QWidget):
                 self._unpainted = False
                 self.painted_frames += 1
                 delay = (now - picture.arrived_at) * 1000
-                self._delay_ms = delay if self._delay_ms is None else self._delay_ms * 0.8 + delay * 0.2
+                self._delay_ms = (
+                    delay if self._delay_ms is None else self._delay_ms * 0.8 + delay * 0.2
+                )
                 if self.paint_observer is not None:
                     self.paint_observer(self.feed, picture, now)
             if state is not FeedState.LIVE:
@@ -180,8 +194,11 @@ class Tile(QWidget):
         if self.number:
             painter.setPen(theme.TEXT_DIM)
             label = str(self.number)
-            painter.drawText(QRect(x, 0, metrics.horizontalAdvance(label) + 2, bar_h),
-                             Qt.AlignmentFlag.AlignVCenter, label)
+            painter.drawText(
+                QRect(x, 0, metrics.horizontalAdvance(label) + 2, bar_h),
+                Qt.AlignmentFlag.AlignVCenter,
+                label,
+            )
             x += metrics.horizontalAdvance(label) + round(6 * s)
         badge = self.feed.kind.value.upper()
         badge_w = metrics.horizontalAdvance(badge) + round(10 * s)
@@ -200,7 +217,9 @@ class Tile(QWidget):
         painter.setFont(self._font(8.5 * s, bold=True))
         pill_metrics = painter.fontMetrics()
         pill_w = pill_metrics.horizontalAdvance(pill_text) + round(10 * s)
-        pill_rect = QRect(rect.right() - pill_w - round(6 * s), round(4 * s), pill_w, bar_h - round(8 * s))
+        pill_rect = QRect(
+            rect.right() - pill_w - round(6 * s), round(4 * s), pill_w, bar_h - round(8 * s)
+        )
         painter.setPen(Qt.PenStyle.NoPen)
         painter.setBrush(theme.STATE_COLOURS[state])
         painter.drawRoundedRect(pill_rect, 3 * s, 3 * s)
@@ -210,16 +229,22 @@ class Tile(QWidget):
         if fps_text:
             painter.setPen(theme.TEXT_DIM)
             fps_w = pill_metrics.horizontalAdvance(fps_text)
-            painter.drawText(QRect(right - fps_w, 0, fps_w, bar_h), Qt.AlignmentFlag.AlignVCenter, fps_text)
+            painter.drawText(
+                QRect(right - fps_w, 0, fps_w, bar_h), Qt.AlignmentFlag.AlignVCenter, fps_text
+            )
             right -= fps_w + round(8 * s)
         if self.feed.recording:
             painter.setPen(QColor("#ff4d4d"))
             rec_w = pill_metrics.horizontalAdvance("● REC")
-            painter.drawText(QRect(right - rec_w, 0, rec_w, bar_h), Qt.AlignmentFlag.AlignVCenter, "● REC")
+            painter.drawText(
+                QRect(right - rec_w, 0, rec_w, bar_h), Qt.AlignmentFlag.AlignVCenter, "● REC"
+            )
             right -= rec_w + round(8 * s)
         painter.setFont(self._font(10 * s, bold=True))
         painter.setPen(theme.TEXT)
-        name = painter.fontMetrics().elidedText(self.feed.name, Qt.TextElideMode.ElideRight, max(0, right - x))
+        name = painter.fontMetrics().elidedText(
+            self.feed.name, Qt.TextElideMode.ElideRight, max(0, right - x)
+        )
         painter.drawText(QRect(x, 0, max(0, right - x), bar_h), Qt.AlignmentFlag.AlignVCenter, name)
 
     def _paint_footer(self, painter: QPainter, rect: QRect, state: FeedState) -> None:
@@ -236,8 +261,12 @@ class Tile(QWidget):
             painter.setFont(self._font(8 * s))
             text = "  ·  ".join(parts)
             metrics = painter.fontMetrics()
-            box = QRect(rect.x() + round(4 * s), rect.bottom() - round(20 * s),
-                        metrics.horizontalAdvance(text) + round(10 * s), round(16 * s))
+            box = QRect(
+                rect.x() + round(4 * s),
+                rect.bottom() - round(20 * s),
+                metrics.horizontalAdvance(text) + round(10 * s),
+                round(16 * s),
+            )
             painter.fillRect(box, QColor(0, 0, 0, 150))
             painter.setPen(theme.TEXT_DIM)
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
@@ -252,7 +281,13 @@ class Tile(QWidget):
         y = rect.bottom() - height - round(8 * s)
         painter.fillRect(QRect(x - 2, y - 2, width + 4, height + 4), QColor(0, 0, 0, 170))
         filled = round(height * max(0.0, (level - SILENCE_DB) / -SILENCE_DB))
-        colour = QColor("#e03131") if level > -6 else QColor("#fab005") if level > -18 else QColor("#40c057")
+        colour = (
+            QColor("#e03131")
+            if level > -6
+            else QColor("#fab005")
+            if level > -18
+            else QColor("#40c057")
+        )
         painter.fillRect(QRect(x, y + height - filled, width, filled), colour)
         painter.setFont(self._font(7 * s, bold=True))
         painter.setPen(theme.ACCENT if self.feed.audio.listening else theme.TEXT_DIM)
@@ -260,8 +295,9 @@ class Tile(QWidget):
         label_w = painter.fontMetrics().horizontalAdvance(label)
         painter.drawText(QPointF(x - label_w - round(6 * s), y + height), label)
 
-    def _paint_status(self, painter: QPainter, rect: QRect, state: FeedState, now: float,
-                      has_picture: bool) -> None:
+    def _paint_status(
+        self, painter: QPainter, rect: QRect, state: FeedState, now: float, has_picture: bool
+    ) -> None:
         connection = self.feed.connection
         lines: list[str] = []
         if state is FeedState.STALLED:
@@ -269,8 +305,10 @@ class Tile(QWidget):
             lines = [f"STALLED  {age:.0f} s", "no picture from this feed"]
         elif state is FeedState.RECONNECTING:
             when = connection.next_attempt_at
-            lines = ["RECONNECTING",
-                     f"next attempt in {max(0.0, when - now):.1f} s" if when else "trying now…"]
+            lines = [
+                "RECONNECTING",
+                f"next attempt in {max(0.0, when - now):.1f} s" if when else "trying now…",
+            ]
             if connection.error:
                 lines.append(connection.error)
         elif state is FeedState.CONNECTING and not has_picture:
@@ -280,7 +318,9 @@ class Tile(QWidget):
         if not lines:
             return
         s = self._scale()
-        painter.setPen(theme.STATE_COLOURS[state] if state is not FeedState.CONNECTING else theme.TEXT_DIM)
+        painter.setPen(
+            theme.STATE_COLOURS[state] if state is not FeedState.CONNECTING else theme.TEXT_DIM
+        )
         painter.setFont(self._font(15 * s, bold=True))
         centre = rect.center()
         head = QRectF(rect.x(), centre.y() - 30 * s, rect.width(), 30 * s)
@@ -288,9 +328,16 @@ class Tile(QWidget):
         if len(lines) > 1:
             painter.setFont(self._font(9 * s))
             painter.setPen(theme.TEXT)
-            body = QRectF(rect.x() + 8, centre.y() + 2, rect.width() - 16, rect.height() / 2 - 30 * s)
-            painter.drawText(body, Qt.AlignmentFlag.AlignHCenter | Qt.AlignmentFlag.AlignTop
-                             | Qt.TextFlag.TextWordWrap, "\n".join(lines[1:]))
+            body = QRectF(
+                rect.x() + 8, centre.y() + 2, rect.width() - 16, rect.height() / 2 - 30 * s
+            )
+            painter.drawText(
+                body,
+                Qt.AlignmentFlag.AlignHCenter
+                | Qt.AlignmentFlag.AlignTop
+                | Qt.TextFlag.TextWordWrap,
+                "\n".join(lines[1:]),
+            )
 
     def _paint_frame(self, painter: QPainter, rect: QRect) -> None:
         if not (self.selected or self.drop_target):

@@ -34,7 +34,9 @@ class Wall(QWidget):
     selection_changed = Signal(object)
     """The selected feed, or None."""
 
-    def __init__(self, feeds: Sequence[Feed], layout: str = "auto", parent: QWidget | None = None) -> None:
+    def __init__(
+        self, feeds: Sequence[Feed], layout: str = "auto", parent: QWidget | None = None
+    ) -> None:
         super().__init__(parent)
         self.tiles: list[Tile] = [Tile(feed, self) for feed in feeds]
         self._layout = check(layout)
@@ -212,11 +214,17 @@ class Wall(QWidget):
             if tile is current:
                 continue
             d = tile.geometry().center() - here
-            ahead = {Qt.Key.Key_Left: -d.x(), Qt.Key.Key_Right: d.x(),
-                     Qt.Key.Key_Up: -d.y(), Qt.Key.Key_Down: d.y()}[Qt.Key(key)]
+            ahead = {
+                Qt.Key.Key_Left: -d.x(),
+                Qt.Key.Key_Right: d.x(),
+                Qt.Key.Key_Up: -d.y(),
+                Qt.Key.Key_Down: d.y(),
+            }[Qt.Key(key)]
             if ahead <= 0:
                 continue
-            cost = ahead + 2 * (abs(d.y()) if key in (Qt.Key.Key_Left, Qt.Key.Key_Right) else abs(d.x()))
+            cost = ahead + 2 * (
+                abs(d.y()) if key in (Qt.Key.Key_Left, Qt.Key.Key_Right) else abs(d.x())
+            )
             if best is None or cost < best[0]:
                 best = (cost, tile)
         if best is not None:
