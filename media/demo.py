@@ -20,6 +20,7 @@ from fractions import Fraction
 
 import av
 import av.container
+import numpy as np
 
 from media.feed import FeedKind
 from media.testcard import TestCard
@@ -48,13 +49,49 @@ DEMO_SIZE = (640, 360)
 DEMO_FPS = 15
 
 
-class TsUdpSender:
-    """One H.264 stream, encoded live and sent as MPEG-TS to udp://127.0.0.1:port."""
+AUDIO_RATE = 48_000
+AUDIO_FRAME = 1024  # samples per AAC frame
 
-    def __init__(self, card: TestCard, port: int, fps: int, *, bitrate: int = 600_000) -> None:
+
+class CallerVoice:
+    """A voice-like sound (a low tone whose loudness rises and falls like speech), so the
+    demo callers' level meters move and a listener hears something."""
+
+    def __init__(self, pitch_hz: float) -> None:
+        self.pitch = pitch_hz
+        self.samples = 0
+
+    def next_frame(self) -> av.AudioFrame:
+        t = (self.samples + np.arange(AUDIO_FRAME)) / AUDIO_RATE
+        envelope = 0.5 + 0.5 * np.sin(2 * np.pi * 2.7 * t) * np.sin(2 * np.pi * 0.4 * t)
+        wave = 0.25 * envelope * np.sin(2 * np.pi * self.pitch * t)
+        frame = av.AudioFrame.from_ndarray(
+            wave.astype(np.float32).reshape(1, -1), format="fltp", layout="mono"
+        )
+        frame.sample_rate = AUDIO_RATE
+        frame.pts = self.samples
+        frame.time_base = Fraction(1, AUDIO_RATE)
+        self.samples += AUDIO_FRAME
+        return frame
+
+
+class TsUdpSender:
+    """One H.264 stream (and optionally AAC sound), encoded live and sent as MPEG-TS to
+    udp://127.0.0.1:port."""
+
+    def __init__(
+        self,
+        card: TestCard,
+        port: int,
+        fps: int,
+        *,
+        bitrate: int = 600_000,
+        voice: CallerVoice | None = None,
+    ) -> None:
         self.card = card
         self.fps = fps
         self.frames = 0
+        self._voice = voice
         self._out = av.open(f"udp://127.0.0.1:{port}?pkt_size=1316", "w", format="mpegts")
         stream = self._out.add_stream("libx264", rate=fps)
         stream.width, stream.height = card.width, card.height
@@ -69,6 +106,10 @@ class TsUdpSender:
         }
         stream.codec_context.time_base = Fraction(1, fps)
         self._stream = stream
+        self._audio = None
+        if voice is not None:
+            self._audio = self._out.add_stream("aac", rate=AUDIO_RATE, layout="mono")
+            self._audio.bit_rate = 48_000
 
     def send_next(self, clock: dt.datetime) -> None:
         picture = self.card.render(self.frames, clock)
@@ -78,11 +119,19 @@ class TsUdpSender:
         for packet in self._stream.encode(frame):
             self._out.mux(packet)
         self.frames += 1
+        if self._voice is not None and self._audio is not None:
+            # Keep the sound level with the pictures: as many AAC frames as time has passed.
+            while self._voice.samples < self.frames * AUDIO_RATE / self.fps:
+                for packet in self._audio.encode(self._voice.next_frame()):
+                    self._out.mux(packet)
 
     def close(self) -> None:
         try:
             for packet in self._stream.encode():
                 self._out.mux(packet)
+            if self._audio is not None:
+                for packet in self._audio.encode():
+                    self._out.mux(packet)
         finally:
             self._out.close()
 
@@ -119,8 +168,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     ports = [int(p) for p in args.ports.split(",")]
     width, height = (int(v) for v in args.size.lower().split("x"))
     senders = [
-        TsUdpSender(TestCard(feed.name, width, height, feed.hue), port, args.fps)
-        for feed, port in zip(DEMO_FEEDS, ports, strict=False)
+        TsUdpSender(
+            TestCard(feed.name, width, height, feed.hue),
+            port,
+            args.fps,
+            voice=CallerVoice(140 + 45 * index) if feed.kind is FeedKind.CALLER else None,
+        )
+        for index, (feed, port) in enumerate(zip(DEMO_FEEDS, ports, strict=False))
     ]
     parent = os.getppid()
     stop = threading.Event()
