@@ -51,7 +51,7 @@ demo: .apt-run.stamp $(VENV)/.installed
 	$(BIN)/vigil run --demo $(ARGS)
 
 lint: $(VENV)/.installed
-	$(BIN)/ruff check app widgets media tests
+	$(BIN)/ruff check app widgets media resources tests packaging/vigil_main.py
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

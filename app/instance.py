@@ -97,9 +97,11 @@ class Instance:
 def _qt_app(offscreen: bool) -> Any:
     if offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+    from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
     from app.qt_log import route_qt_messages
+    from resources import ICON
     from widgets.theme import apply_dark_theme
 
     route_qt_messages()
@@ -107,6 +109,7 @@ def _qt_app(offscreen: bool) -> Any:
     app = existing if isinstance(existing, QApplication) else QApplication([sys.argv[0]])
     app.setApplicationName("Vigil")
     app.setDesktopFileName("vigil")
+    app.setWindowIcon(QIcon(str(ICON)))
     apply_dark_theme(app)
     return app
 
