@@ -228,19 +228,34 @@ class FeedSource:
                 continue
             arrived = time.monotonic()
             stats.on_packet(packet.size, arrived)
+            if packet.is_corrupt:  # the demuxer saw lost or broken transport packets
+                stats.decode_errors += 1
             if pace:
                 self._pace(packet)
             try:
                 if packet.stream is video:
                     started = time.perf_counter()
-                    for frame in packet.decode():
-                        self._on_picture(frame, arrived, started)  # type: ignore[arg-type]
+                    for frame in video.decode(packet):
+                        # FFmpeg conceals most damage rather than failing: count what it flags.
+                        if frame.is_corrupt:
+                            stats.decode_errors += 1
+                        self._on_picture(frame, arrived, started)
                         started = time.perf_counter()
                 else:
-                    for frame in packet.decode():
-                        self.feed.audio.feed(frame)  # type: ignore[arg-type]
+                    for sound in packet.decode():
+                        self.feed.audio.feed(sound)  # type: ignore[arg-type]
             except av.error.InvalidDataError:
                 # Damaged data: count it and carry on; the decoder resyncs at the next key frame.
+                stats.decode_errors += 1
+        if video is not None and not self._stop.is_set():
+            # The stream ended: drain the pictures the decoder still holds back for reordering
+            # (B-frames), or a file's last frames are never shown.
+            try:
+                started = time.perf_counter()
+                for frame in video.decode(None):
+                    self._on_picture(frame, time.monotonic(), started)
+                    started = time.perf_counter()
+            except av.error.FFmpegError:
                 stats.decode_errors += 1
 
     def _pace(self, packet: av.Packet[Any]) -> None:
