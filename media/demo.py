@@ -92,7 +92,12 @@ class TsUdpSender:
         self.fps = fps
         self.frames = 0
         self._voice = voice
-        self._out = av.open(f"udp://127.0.0.1:{port}?pkt_size=1316", "w", format="mpegts")
+        self._out = av.open(
+            f"udp://127.0.0.1:{port}?pkt_size=1316",
+            "w",
+            format="mpegts",
+            options={"flush_packets": "1"},
+        )
         stream = self._out.add_stream("libx264", rate=fps)
         stream.width, stream.height = card.width, card.height
         stream.pix_fmt = "yuv420p"

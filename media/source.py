@@ -20,6 +20,7 @@ import av
 import av.container
 import av.error
 import numpy as np
+from av.codec.context import Flags
 from av.video.reformatter import Interpolation, VideoReformatter
 
 from media.backoff import Backoff
@@ -213,6 +214,9 @@ class FeedSource:
             # One decode thread per feed: with many feeds the cores are already shared out,
             # and frame threading would add a frame of delay per thread.
             video.codec_context.thread_count = 1
+            # Hand each picture out as soon as it is decoded: live feeds have no B-frames
+            # worth waiting for, and the decoder would otherwise hold one back to reorder.
+            video.codec_context.flags |= Flags.low_delay
             stats.codec = video.codec_context.name
             self._sar = video.codec_context.sample_aspect_ratio
         if audio is not None:
