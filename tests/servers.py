@@ -259,6 +259,25 @@ class RtmpPublisher:
             self._process = None
 
 
+class RtpTsSender:
+    """ffmpeg sending the live encode as MPEG-TS in RTP (payload type 33) to a UDP port."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._process: Process | None = None
+
+    def start(self) -> RtpTsSender:
+        self._process = Process(
+            [*FFMPEG_TESTSRC, "-f", "rtp_mpegts", f"rtp://{LOOPBACK}:{self.port}?pkt_size=1316"]
+        )
+        return self
+
+    def stop(self) -> None:
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+
+
 class _QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:
         pass

@@ -26,6 +26,7 @@ from tests.servers import (
     HlsPublisher,
     HttpServer,
     RtmpPublisher,
+    RtpTsSender,
     RtspServer,
     UdpRelay,
     UdpTsSender,
@@ -152,6 +153,24 @@ def test_rtmp_feed_goes_live(start_feed) -> None:
     finally:
         source.stop()  # first, while data still comes, so its read returns at once
         publisher.stop()
+
+
+@network
+def test_rtp_mpegts_feed_goes_live(start_feed) -> None:
+    """In: ffmpeg sending H.264 320x240 at 15 fps as MPEG-TS over RTP to a UDP port.
+    Out: the feed on rtp://127.0.0.1:PORT is LIVE within 5 s with pictures, 320x240 h264."""
+    port = free_port(socket.SOCK_DGRAM)
+    while port % 2:  # RTP takes an even port, RTCP the next one
+        port = free_port(socket.SOCK_DGRAM)
+    source = start_feed(f"rtp://127.0.0.1:{port}")
+    sender = RtpTsSender(port).start()
+    try:
+        wait_state(source.feed, FeedState.LIVE, timeout_s=5)
+        wait_frames(source.feed, 10, timeout_s=5)
+        assert_live_picture(source.feed, 320, 240)
+    finally:
+        source.stop()
+        sender.stop()
 
 
 @network
