@@ -102,6 +102,9 @@ def analyse_wall(wall: dict[str, Any], send_log: dict[str, Any]) -> dict[str, An
         "cores_busy": wall["cpu_s"] / seconds,
         "cpu_by_thread_cores": {k: v / seconds for k, v in wall["cpu_by_thread"].items()},
         "peak_rss_mb": wall["peak_rss_mb"],
+        # Growth while measuring: a steady wall should hold still. FFmpeg's UDP ring
+        # (fifo_size) is touched page by page as data arrives, so it shows here first.
+        "rss_growth_mb_per_min": (wall["rss_end_mb"] - wall["rss_start_mb"]) * 60 / seconds,
         "arrival_to_paint_ms": {"p50": percentile_ms(arrival_to_paint, 50),
                                 "p95": percentile_ms(arrival_to_paint, 95),
                                 "max": percentile_ms(arrival_to_paint, 100)},

@@ -116,7 +116,8 @@ RSS MB: the wall process's peak resident set
 arr->paint: packet off the demuxer to its frame painted; send->paint: frame muxed by the
   sender to painted, which includes about two frame periods (~67 ms at 30 fps) that
   FFmpeg's MPEG-TS demuxer and H.264 parser hold a frame until the next one starts
-Second table: the wall's CPU (cores) by thread: gui = Qt main thread (timer, paint),
+Second table: RSS +MB/min = the wall's resident set growth while measuring;
+  the wall's CPU (cores) by thread: gui = Qt main thread (timer, paint),
   decode = the feeds' decode threads (decode + conversion), other = FFmpeg's UDP readers
   and Qt's helpers; arr->slot = packet off the demuxer to picture in the feed's slot
   (decode + conversion), slot->paint = in the slot to painted (display tick + paint), both
@@ -124,7 +125,8 @@ Second table: the wall's CPU (cores) by thread: gui = Qt main thread (timer, pai
 
 
 DETAILS: list[tuple[str, int]] = [
-    ("res", 5), ("N", 3), ("wall cores: gui", 15), ("decode", 6), ("other", 5),
+    ("res", 5), ("N", 3), ("RSS +MB/min", 11), ("wall cores: gui", 15), ("decode", 6),
+    ("other", 5),
     ("decoded fps", 11), ("slot drops", 10), ("dec errs", 8), ("arr->slot ms", 12),
     ("slot->paint ms", 14), ("bare cores", 10),
     ("dec+conv cores", 14), ("bare fps worst", 14), ("sender cores", 12),
@@ -142,12 +144,12 @@ def format_details(configurations: list[dict[str, Any]]) -> str:
         values: list[Any] = [f"{config['res']}p", config["n"]]
         if wall is not None:
             cores = wall["cpu_by_thread_cores"]
-            values += [cores["gui"], cores["decode"], cores["other"],
+            values += [wall["rss_growth_mb_per_min"], cores["gui"], cores["decode"], cores["other"],
                        sum(wall["decoded_fps"]) / len(wall["decoded_fps"]),
                        sum(wall["slot_dropped"]), sum(wall["decode_errors"]),
                        _pair(wall["arrival_to_slot_ms"]), _pair(wall["slot_to_paint_ms"])]
         else:
-            values += [None] * 8
+            values += [None] * 9
         values.append(decode["cores_busy"] if decode else None)
         values.append(convert["cores_busy"] if convert else None)
         values.append(decode["decoded_fps_worst"] if decode else None)

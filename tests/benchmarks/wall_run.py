@@ -88,11 +88,11 @@ def run_wall(urls: list[str], seconds: float, warmup_max_s: float, settle_s: flo
             timed_out = now - launched >= warmup_max_s
             if ready or timed_out:
                 state.update(measuring=True, timed_out=not ready, start=now,
-                             cpu=measure.snapshot(), counters=counters())
+                             cpu=measure.snapshot(), counters=counters(), rss=measure.rss_mb())
         elif now - state["start"] >= seconds:
             state.update(end=now, cpu_end=measure.snapshot(), counters_end=counters(),
                          groups=measure.thread_groups("feed-"),
-                         boxes=[list(feed.display_size) for feed in feeds])
+                         boxes=[list(feed.display_size) for feed in feeds], rss_end=measure.rss_mb())
             app.quit()
 
     timer = QTimer()
@@ -116,7 +116,8 @@ def run_wall(urls: list[str], seconds: float, warmup_max_s: float, settle_s: flo
         "machine_busy_s": state["cpu_end"].machine_busy_s - state["cpu"].machine_busy_s,
         "cpu_by_thread": measure.cpu_by_group(state["cpu"], state["cpu_end"], state["groups"]),
         "peak_rss_mb": measure.peak_rss_mb(),
-        "rss_end_mb": measure.rss_mb(),
+        "rss_start_mb": state["rss"],
+        "rss_end_mb": state["rss_end"],
         "tiles": [
             {"box": state["boxes"][i], "picture": shown_size[i],
              "source": [feed.stats.width, feed.stats.height], "connects": feed.stats.connects}
