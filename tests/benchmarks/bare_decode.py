@@ -1,7 +1,7 @@
 """The ceiling: the same N streams decoded by a bare PyAV loop, no Qt, no slot, no wall.
 
-One thread per stream, opened with the app's own low-delay options and one decoder
-thread, as `FeedSource` does. With `convert=True` each frame is also scaled to its tile's
+One thread per stream, opened with the app's own low-delay options, one decoder thread
+and the decoder's low-delay flag, as `FeedSource` does. With `convert=True` each frame is also scaled to its tile's
 size as BGRA (what `FeedSource` does before the wall sees it), so the cost of decoding,
 of converting and of showing can be told apart.
 """
@@ -15,6 +15,7 @@ from typing import Any
 import av
 import av.error
 import numpy as np
+from av.codec.context import Flags
 from av.video.reformatter import Interpolation, VideoReformatter
 
 from media.source import fit_size, open_options
@@ -51,6 +52,7 @@ class _Decoder:
                 with av.open(self.url, options=open_options(self.url), timeout=(5.0, 5.0)) as container:
                     video = container.streams.video[0]
                     video.codec_context.thread_count = 1
+                    video.codec_context.flags |= Flags.low_delay
                     sar = video.codec_context.sample_aspect_ratio
                     for packet in container.demux(video):
                         if self._stop.is_set():
