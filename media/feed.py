@@ -11,6 +11,7 @@ import enum
 import itertools
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from media.audio import AudioTap
@@ -90,6 +91,9 @@ class Feed:
         self.audio = AudioTap()
         self.location: Location | None = None
         self.recording = False
+        self.picture_listener: Callable[[Feed], None] | None = None
+        """Called on the decode thread after each new picture lands in the slot; it must
+        only hand the news on (the wall rings a bell on its GUI thread), never block."""
         self._connection = Connection(FeedState.CONNECTING)
         self._display_size = (0, 0)
         self._lock = threading.Lock()

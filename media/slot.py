@@ -28,6 +28,8 @@ class Picture:
     """Presentation time in the stream, seconds."""
     arrived_at: float
     """Monotonic time the frame's packet came off the network."""
+    decoded_at: float
+    """Monotonic time the picture was decoded and converted, ready to show."""
     source_width: int
     source_height: int
 

@@ -69,9 +69,11 @@ def open_options(url: str, rtsp_transport: str = "tcp") -> dict[str, str]:
     if scheme in ("rtsp", "rtsps"):
         options["rtsp_transport"] = rtsp_transport
     if scheme in ("udp", "rtp"):
-        # The UDP reader thread's ring; a 1080p key frame must fit, and an overrun must not
-        # end the stream (the decoder recovers at the next key frame).
-        options.setdefault("fifo_size", "1000000")
+        # The UDP reader thread's ring, counted in 188-byte TS packets: about 6 MB, room
+        # for many 1080p key frames. (A million, tried first, was 188 MB a feed, and RSS
+        # grew with every byte received until the ring wrapped.) An overrun must not end
+        # the stream: the decoder recovers at the next key frame.
+        options.setdefault("fifo_size", "32768")
         options.setdefault("buffer_size", "4194304")
         options.setdefault("overrun_nonfatal", "1")
     if is_local(url):
@@ -105,6 +107,15 @@ def fit_size(
         h = box_h
         w = round(h * aspect)
     return max(2, w & ~1), max(2, h & ~1)
+
+
+def scaler_for(frame: av.VideoFrame, width: int, height: int) -> Interpolation:
+    """Area averaging to shrink a picture to half or less (sharper than bilinear there, and
+    measured faster: 0.78 ms against 1.31 ms for 1080p into a 478x268 tile); bilinear
+    for gentler scaling and enlarging."""
+    if frame.width >= 2 * width or frame.height >= 2 * height:
+        return Interpolation.AREA
+    return Interpolation.BILINEAR
 
 
 class FeedSource:
@@ -284,7 +295,12 @@ class FeedSource:
         if box_w > 0 and box_h > 0:
             width, height = fit_size(frame.width, frame.height, box_w, box_h, self._sar)
             out = self._reformatter.reformat(
-                frame, width, height, "bgra", interpolation=Interpolation.BILINEAR, threads=1
+                frame,
+                width,
+                height,
+                "bgra",
+                interpolation=scaler_for(frame, width, height),
+                threads=1,
             )
             plane = out.planes[0]
             stride = plane.line_size
@@ -298,10 +314,14 @@ class FeedSource:
                     sequence=feed.stats.frames + 1,
                     pts_s=float(frame.time) if frame.time is not None else None,
                     arrived_at=arrived,
+                    decoded_at=time.monotonic(),
                     source_width=frame.width,
                     source_height=frame.height,
                 )
             )
+            listener = feed.picture_listener
+            if listener is not None:
+                listener(feed)
         feed.stats.on_frame(
             frame.width, frame.height, time.perf_counter() - started, time.monotonic()
         )

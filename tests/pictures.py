@@ -29,6 +29,7 @@ def solid_picture(
         sequence=sequence,
         pts_s=sequence / 30,
         arrived_at=time.monotonic() if arrived_at is None else arrived_at,
+        decoded_at=time.monotonic(),
         source_width=width,
         source_height=height,
     )

@@ -20,6 +20,7 @@ from PySide6.QtGui import (
     QPainter,
     QPaintEvent,
     QPen,
+    QPixmap,
     QResizeEvent,
     QShowEvent,
 )
@@ -33,7 +34,27 @@ from widgets import theme
 PaintObserver = Callable[[Feed, Picture, float], None]
 """Called with the picture just painted and the monotonic time of the paint (benchmarks)."""
 
-_STATE_REFRESH_S = 0.25
+_METER_LOUD = QColor("#e03131")
+_METER_MID = QColor("#fab005")
+_METER_OK = QColor("#40c057")
+
+
+def _outside(outer: QRect, inner: QRect) -> list[QRect]:
+    """The parts of `outer` that `inner` (centred inside it) leaves uncovered."""
+    bars = []
+    if inner.top() > outer.top():
+        bars.append(QRect(outer.left(), outer.top(), outer.width(), inner.top() - outer.top()))
+    if inner.bottom() < outer.bottom():
+        bars.append(
+            QRect(outer.left(), inner.bottom() + 1, outer.width(), outer.bottom() - inner.bottom())
+        )
+    if inner.left() > outer.left():
+        bars.append(QRect(outer.left(), inner.top(), inner.left() - outer.left(), inner.height()))
+    if inner.right() < outer.right():
+        bars.append(
+            QRect(inner.right() + 1, inner.top(), outer.right() - inner.right(), inner.height())
+        )
+    return bars
 
 
 def fit_rect(bounds: QRect, width: int, height: int) -> QRect:
@@ -60,7 +81,7 @@ class Tile(QWidget):
         self._unpainted = False
         self._delay_ms: float | None = None
         self._overlay_key: tuple[object, ...] = ()
-        self._overlay_checked = 0.0
+        self._overlay: QPixmap | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         self.setAccessibleName(f"{feed.kind.value} {feed.name}")
@@ -68,34 +89,43 @@ class Tile(QWidget):
 
     # -- called by the wall ------------------------------------------------------------
 
-    def refresh(self, now: float) -> None:
-        """Take a new picture if one came, and repaint when anything shown changed."""
+    def show_new_picture(self) -> bool:
+        """Take the feed's new picture, if one came, and schedule its paint."""
         picture = self.feed.slot.take()
-        if picture is not None:
-            self._set_picture(picture)
+        if picture is None:
+            return False
+        self._set_picture(picture)
+        self.update()
+        return True
+
+    def refresh(self, now: float) -> None:
+        """Show a new picture, and repaint if what the overlay says has changed."""
+        self.show_new_picture()
+        key = self._overlay_state(now)
+        if key != self._overlay_key:
+            self._overlay_key = key
+            self._overlay = None
             self.update()
-            return
-        if now - self._overlay_checked >= _STATE_REFRESH_S:
-            self._overlay_checked = now
-            key = self._overlay_state(now)
-            if key != self._overlay_key:
-                self._overlay_key = key
-                self.update()
+        elif self.feed.audio.present:
+            self.update(self._meter_rect())  # the level meter moves on its own
 
     def set_selected(self, selected: bool) -> None:
         if selected != self.selected:
             self.selected = selected
+            self._overlay = None
             self.update()
 
     def set_drop_target(self, target: bool) -> None:
         if target != self.drop_target:
             self.drop_target = target
+            self._overlay = None
             self.update()
 
     # -- Qt ----------------------------------------------------------------------------
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         self._announce_size()
+        self._overlay = None
         super().resizeEvent(event)
 
     def showEvent(self, event: QShowEvent) -> None:
@@ -134,27 +164,34 @@ class Tile(QWidget):
         countdown = None
         if connection.next_attempt_at is not None:
             countdown = round(max(0.0, connection.next_attempt_at - now), 1)
-        level = round(feed.audio.level(now) / 3) if feed.audio.present else None
+        stats = feed.stats
         return (
             feed.state(now),
             connection.error,
             countdown,
-            round(feed.stats.current_fps(now)),
+            round(stats.current_fps(now)),
             int(age) if age is not None and age >= 2 else None,
-            level,
+            feed.audio.present,
             feed.audio.listening,
             feed.recording,
+            self.number,
+            (stats.width, stats.height, stats.codec),
+            None if self._delay_ms is None else round(self._delay_ms / 5) * 5,
         )
 
     def paintEvent(self, event: QPaintEvent) -> None:
         now = time.monotonic()
         painter = QPainter(self)
         rect = self.rect()
-        painter.fillRect(rect, theme.TILE_BACKGROUND)
         state = self.feed.state(now)
         picture, image = self._picture, self._image
-        if picture is not None and image is not None:
+        if picture is None or image is None:
+            painter.fillRect(rect, theme.TILE_BACKGROUND)
+        else:
             target = fit_rect(rect, picture.width, picture.height)
+            if target != rect:  # letterbox bars only; the picture covers the rest
+                for bar in _outside(rect, target):
+                    painter.fillRect(bar, theme.TILE_BACKGROUND)
             painter.drawImage(target, image)
             if self._unpainted:
                 self._unpainted = False
@@ -167,13 +204,30 @@ class Tile(QWidget):
                     self.paint_observer(self.feed, picture, now)
             if state is not FeedState.LIVE:
                 painter.fillRect(target, QColor(0, 0, 0, 150))
-        self._paint_status(painter, rect, state, now, has_picture=image is not None)
-        self._paint_header(painter, rect, state, now)
-        self._paint_footer(painter, rect, state)
-        self._paint_frame(painter, rect)
+        painter.drawPixmap(0, 0, self._overlay_pixmap(state, now))
+        if self.feed.audio.present:
+            self._paint_meter_bar(painter)
         painter.end()
 
     # -- overlays ----------------------------------------------------------------------
+
+    def _overlay_pixmap(self, state: FeedState, now: float) -> QPixmap:
+        """Everything drawn over the picture except the level meter's bar, rendered only
+        when what it says changes: a new frame then costs two blits, not a page of text."""
+        if self._overlay is None or self._overlay.size() != self.size() * self.devicePixelRatioF():
+            ratio = self.devicePixelRatioF()
+            pixmap = QPixmap(self.size() * ratio)
+            pixmap.setDevicePixelRatio(ratio)
+            pixmap.fill(Qt.GlobalColor.transparent)
+            painter = QPainter(pixmap)
+            rect = self.rect()
+            self._paint_status(painter, rect, state, now, has_picture=self._image is not None)
+            self._paint_header(painter, rect, state, now)
+            self._paint_footer(painter, rect, state)
+            self._paint_frame(painter, rect)
+            painter.end()
+            self._overlay = pixmap
+        return self._overlay
 
     def _font(self, points: float, bold: bool = False) -> QFont:
         font = QFont(self.font())
@@ -271,24 +325,31 @@ class Tile(QWidget):
             painter.setPen(theme.TEXT_DIM)
             painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
         if self.feed.audio.present:
-            self._paint_meter(painter, rect, s)
+            self._paint_meter_label(painter, s)
 
-    def _paint_meter(self, painter: QPainter, rect: QRect, s: float) -> None:
-        level = self.feed.audio.level()
-        height = round(44 * s)
-        width = round(7 * s)
-        x = rect.right() - width - round(8 * s)
-        y = rect.bottom() - height - round(8 * s)
-        painter.fillRect(QRect(x - 2, y - 2, width + 4, height + 4), QColor(0, 0, 0, 170))
-        filled = round(height * max(0.0, (level - SILENCE_DB) / -SILENCE_DB))
-        colour = (
-            QColor("#e03131")
-            if level > -6
-            else QColor("#fab005")
-            if level > -18
-            else QColor("#40c057")
+    def _meter_rect(self) -> QRect:
+        s = self._scale()
+        height, width = round(44 * s), round(7 * s)
+        rect = self.rect()
+        return QRect(
+            rect.right() - width - round(8 * s),
+            rect.bottom() - height - round(8 * s),
+            width,
+            height,
         )
-        painter.fillRect(QRect(x, y + height - filled, width, filled), colour)
+
+    def _paint_meter_bar(self, painter: QPainter) -> None:
+        level = self.feed.audio.level()
+        bar = self._meter_rect()
+        painter.fillRect(bar, QColor(0, 0, 0, 200))
+        filled = round(bar.height() * max(0.0, (level - SILENCE_DB) / -SILENCE_DB))
+        colour = _METER_LOUD if level > -6 else _METER_MID if level > -18 else _METER_OK
+        painter.fillRect(QRect(bar.x(), bar.bottom() + 1 - filled, bar.width(), filled), colour)
+
+    def _paint_meter_label(self, painter: QPainter, s: float) -> None:
+        meter = self._meter_rect()
+        x, y, height = meter.x(), meter.y(), meter.height()
+        painter.fillRect(meter.adjusted(-2, -2, 2, 2), QColor(0, 0, 0, 170))
         painter.setFont(self._font(7 * s, bold=True))
         painter.setPen(theme.ACCENT if self.feed.audio.listening else theme.TEXT_DIM)
         label = "LISTEN" if self.feed.audio.listening else "MUTED"

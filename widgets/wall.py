@@ -8,10 +8,11 @@ to one tile at a time (M).
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Sequence
 
-from PySide6.QtCore import QPoint, QRect, Qt, QTimer, Signal
+from PySide6.QtCore import QObject, QPoint, QRect, Qt, QTimer, Signal
 from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QResizeEvent
 from PySide6.QtWidgets import QApplication, QWidget
 
@@ -20,9 +21,36 @@ from widgets import theme
 from widgets.layout import cell_rects, check, layout_for
 from widgets.tile import Tile
 
-DISPLAY_INTERVAL_MS = 8
-"""How often tiles look for new pictures; well under a frame at 60 Hz, so display adds
-little delay, and cheap because a tile without a new picture does nothing."""
+OVERLAY_INTERVAL_MS = 50
+"""How often tiles look at their feed's state, figures and sound level. New pictures do
+not wait for this: their decode threads ring the wall's bell."""
+
+
+class PictureBell(QObject):
+    """Wakes the GUI thread when decode threads put new pictures in their slots.
+
+    `ring()` is called on decode threads. While a wake-up is on its way, further rings only
+    add their feed to the set, so at most one event waits in Qt's queue however fast
+    pictures come or however long the GUI thread is busy."""
+
+    rang = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._lock = threading.Lock()
+        self._pending: set[Feed] = set()
+
+    def ring(self, feed: Feed) -> None:
+        with self._lock:
+            wake = not self._pending
+            self._pending.add(feed)
+        if wake:
+            self.rang.emit()
+
+    def take(self) -> set[Feed]:
+        with self._lock:
+            pending, self._pending = self._pending, set()
+        return pending
 
 
 class Wall(QWidget):
@@ -48,10 +76,14 @@ class Wall(QWidget):
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMinimumSize(320, 180)
+        self._bell = PictureBell(self)
+        self._bell.rang.connect(self._on_pictures, Qt.ConnectionType.QueuedConnection)
+        self._by_feed = {tile.feed: tile for tile in self.tiles}
+        for tile in self.tiles:
+            tile.feed.picture_listener = self._bell.ring
         self._timer = QTimer(self)
-        self._timer.setTimerType(Qt.TimerType.PreciseTimer)
-        self._timer.timeout.connect(self._on_display_tick)
-        self._timer.start(DISPLAY_INTERVAL_MS)
+        self._timer.timeout.connect(self._on_overlay_tick)
+        self._timer.start(OVERLAY_INTERVAL_MS)
         self._place_tiles()
 
     # -- what the window asks -----------------------------------------------------------
@@ -175,7 +207,13 @@ class Wall(QWidget):
         painter.fillRect(event.rect(), theme.BACKGROUND)
         painter.end()
 
-    def _on_display_tick(self) -> None:
+    def _on_pictures(self) -> None:
+        for feed in self._bell.take():
+            tile = self._by_feed.get(feed)
+            if tile is not None and tile.isVisible():
+                tile.show_new_picture()
+
+    def _on_overlay_tick(self) -> None:
         now = time.monotonic()
         for tile in self.tiles:
             if tile.isVisible():

@@ -33,8 +33,11 @@ def frame_offset(wall: dict[str, Any], send_log: dict[str, Any]) -> tuple[int, f
     best: tuple[float, int] | None = None
     for m in range(-3, 4):
         c = residue + m * loop
-        lags = [arrived - send_log["sent"][i][j - c] for i, j, arrived in arrivals
-                if 0 <= j - c < len(send_log["sent"][i])]
+        lags = [
+            arrived - send_log["sent"][i][j - c]
+            for i, j, arrived in arrivals
+            if 0 <= j - c < len(send_log["sent"][i])
+        ]
         if not lags:
             continue
         lag = statistics.median(lags)
@@ -50,8 +53,12 @@ def load(run: dict[str, Any], send_log: dict[str, Any]) -> dict[str, float]:
     process = run["cpu_s"] / seconds
     sender = send_log["cpu_s"] / max(1e-9, send_log["frames"] / send_log["fps"])
     machine = run["machine_busy_s"] / seconds
-    return {"process": process, "sender": sender, "machine": machine,
-            "others": max(0.0, machine - process - sender)}
+    return {
+        "process": process,
+        "sender": sender,
+        "machine": machine,
+        "others": max(0.0, machine - process - sender),
+    }
 
 
 def analyse_wall(wall: dict[str, Any], send_log: dict[str, Any]) -> dict[str, Any]:
@@ -105,16 +112,24 @@ def analyse_wall(wall: dict[str, Any], send_log: dict[str, Any]) -> dict[str, An
         # Growth while measuring: a steady wall should hold still. FFmpeg's UDP ring
         # (fifo_size) is touched page by page as data arrives, so it shows here first.
         "rss_growth_mb_per_min": (wall["rss_end_mb"] - wall["rss_start_mb"]) * 60 / seconds,
-        "arrival_to_paint_ms": {"p50": percentile_ms(arrival_to_paint, 50),
-                                "p95": percentile_ms(arrival_to_paint, 95),
-                                "max": percentile_ms(arrival_to_paint, 100)},
-        "arrival_to_slot_ms": {"p50": percentile_ms(decode_part, 50),
-                               "p95": percentile_ms(decode_part, 95)},
-        "slot_to_paint_ms": {"p50": percentile_ms(display_part, 50),
-                             "p95": percentile_ms(display_part, 95)},
-        "send_to_paint_ms": {"p50": percentile_ms(send_to_paint, 50),
-                             "p95": percentile_ms(send_to_paint, 95),
-                             "max": percentile_ms(send_to_paint, 100)},
+        "arrival_to_paint_ms": {
+            "p50": percentile_ms(arrival_to_paint, 50),
+            "p95": percentile_ms(arrival_to_paint, 95),
+            "max": percentile_ms(arrival_to_paint, 100),
+        },
+        "arrival_to_slot_ms": {
+            "p50": percentile_ms(decode_part, 50),
+            "p95": percentile_ms(decode_part, 95),
+        },
+        "slot_to_paint_ms": {
+            "p50": percentile_ms(display_part, 50),
+            "p95": percentile_ms(display_part, 95),
+        },
+        "send_to_paint_ms": {
+            "p50": percentile_ms(send_to_paint, 50),
+            "p95": percentile_ms(send_to_paint, 95),
+            "max": percentile_ms(send_to_paint, 100),
+        },
         "frame_offset": offset,
         "barcode_agreement": agreement,
         "warmup_timed_out": wall["warmup_timed_out"],

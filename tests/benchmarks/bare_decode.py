@@ -33,8 +33,9 @@ def tile_boxes(count: int) -> list[tuple[int, int]]:
 class _Decoder:
     """Decodes one URL on its own thread until `stop` is set; counts frames."""
 
-    def __init__(self, index: int, url: str, box: tuple[int, int] | None,
-                 stop: threading.Event) -> None:
+    def __init__(
+        self, index: int, url: str, box: tuple[int, int] | None, stop: threading.Event
+    ) -> None:
         self.url = url
         self.box = box
         self.frames = 0
@@ -49,7 +50,9 @@ class _Decoder:
         reformatter = VideoReformatter()
         while not self._stop.is_set():
             try:
-                with av.open(self.url, options=open_options(self.url), timeout=(5.0, 5.0)) as container:
+                with av.open(
+                    self.url, options=open_options(self.url), timeout=(5.0, 5.0)
+                ) as container:
                     video = container.streams.video[0]
                     video.codec_context.thread_count = 1
                     video.codec_context.flags |= Flags.low_delay
@@ -67,17 +70,25 @@ class _Decoder:
                         for frame in frames:
                             if self.box is not None:
                                 width, height = fit_size(frame.width, frame.height, *self.box, sar)
-                                out = reformatter.reformat(frame, width, height, "bgra",
-                                                           interpolation=Interpolation.BILINEAR,
-                                                           threads=1)
-                                np.frombuffer(memoryview(out.planes[0]), np.uint8)  # as FeedSource does
+                                out = reformatter.reformat(
+                                    frame,
+                                    width,
+                                    height,
+                                    "bgra",
+                                    interpolation=Interpolation.BILINEAR,
+                                    threads=1,
+                                )
+                                np.frombuffer(
+                                    memoryview(out.planes[0]), np.uint8
+                                )  # as FeedSource does
                             self.frames += 1
             except av.error.FFmpegError:
                 self.errors += 1
 
 
-def run_bare(urls: list[str], seconds: float, warmup_max_s: float, settle_s: float,
-             convert: bool) -> dict[str, Any]:
+def run_bare(
+    urls: list[str], seconds: float, warmup_max_s: float, settle_s: float, convert: bool
+) -> dict[str, Any]:
     stop = threading.Event()
     boxes = tile_boxes(len(urls))
     decoders = [_Decoder(i, url, boxes[i] if convert else None, stop) for i, url in enumerate(urls)]

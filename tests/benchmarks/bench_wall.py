@@ -58,8 +58,9 @@ def _child_env() -> dict[str, str]:
     return env
 
 
-def measure_child(kind: str, loop: LoopInfo, count: int, seconds: float,
-                  workdir: Path) -> tuple[dict[str, Any], dict[str, Any]]:
+def measure_child(
+    kind: str, loop: LoopInfo, count: int, seconds: float, workdir: Path
+) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run one measured process against its own sender; its result and the send log."""
     ports = free_udp_ports(count)
     urls = ",".join(f"udp://127.0.0.1:{port}" for port in ports)
@@ -68,16 +69,45 @@ def measure_child(kind: str, loop: LoopInfo, count: int, seconds: float,
     limit = WARMUP_MAX_S + seconds + 30
     env = _child_env()
     sender = subprocess.Popen(
-        [sys.executable, "-m", "tests.benchmarks.sender", "--loop", str(loop.spec.path),
-         "--ports", ",".join(map(str, ports)), "--fps", str(loop.spec.fps),
-         "--log", str(send_log), "--duration", str(limit)],
-        cwd=ROOT, env=env,
+        [
+            sys.executable,
+            "-m",
+            "tests.benchmarks.sender",
+            "--loop",
+            str(loop.spec.path),
+            "--ports",
+            ",".join(map(str, ports)),
+            "--fps",
+            str(loop.spec.fps),
+            "--log",
+            str(send_log),
+            "--duration",
+            str(limit),
+        ],
+        cwd=ROOT,
+        env=env,
     )
     try:
         child = subprocess.run(
-            [sys.executable, "-m", "tests.benchmarks.bench_wall", "--one", kind, "--urls", urls,
-             "--seconds", str(seconds), "--result", str(result)],
-            cwd=ROOT, env=env, capture_output=True, text=True, timeout=limit, check=False,
+            [
+                sys.executable,
+                "-m",
+                "tests.benchmarks.bench_wall",
+                "--one",
+                kind,
+                "--urls",
+                urls,
+                "--seconds",
+                str(seconds),
+                "--result",
+                str(result),
+            ],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=limit,
+            check=False,
         )
     finally:
         sender.send_signal(signal.SIGTERM)
@@ -100,8 +130,12 @@ def run_configuration(res: int, count: int, seconds: float, baseline: bool) -> d
             _progress(f"{res}p x {count}: {kind} ...")
             started = time.monotonic()
             result, send_log = measure_child(kind, loop, count, seconds, Path(tmp))
-            sender = {"cpu_s": send_log["cpu_s"], "frames": send_log["frames"],
-                      "late_max_s": send_log["late_max_s"], "resyncs": send_log["resyncs"]}
+            sender = {
+                "cpu_s": send_log["cpu_s"],
+                "frames": send_log["frames"],
+                "late_max_s": send_log["late_max_s"],
+                "resyncs": send_log["resyncs"],
+            }
             if kind == "wall":
                 summary[kind] = analysis.analyse_wall(result, send_log)
                 result = {k: v for k, v in result.items() if k not in ("paints", "barcodes")}
@@ -110,11 +144,19 @@ def run_configuration(res: int, count: int, seconds: float, baseline: bool) -> d
             raw[kind] = {**result, "sender": sender}
             _progress(f"{res}p x {count}: {kind} done in {time.monotonic() - started:.0f} s")
     return {
-        "res": res, "n": count, "seconds": seconds,
-        "loop": {"path": str(loop.spec.path.relative_to(ROOT)), "bitrate_bps": loop.bitrate_bps,
-                 "width": loop.spec.width, "height": loop.spec.height, "fps": loop.spec.fps},
-        "row": report.table_row(res, count, summary.get("wall"), summary.get("decode"),
-                                summary.get("convert")),
+        "res": res,
+        "n": count,
+        "seconds": seconds,
+        "loop": {
+            "path": str(loop.spec.path.relative_to(ROOT)),
+            "bitrate_bps": loop.bitrate_bps,
+            "width": loop.spec.width,
+            "height": loop.spec.height,
+            "fps": loop.spec.fps,
+        },
+        "row": report.table_row(
+            res, count, summary.get("wall"), summary.get("decode"), summary.get("convert")
+        ),
         "summary": summary,
         "raw": raw,
     }
@@ -145,9 +187,11 @@ def run_one(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.benchmarks",
-                                     description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.benchmarks",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--seconds", type=float, help="measured seconds per run (default 20)")
     parser.add_argument("--feeds", type=_int_list, help="feed counts, e.g. 1,4,9,16")
     parser.add_argument("--res", type=_int_list, help="resolutions, e.g. 720,1080")
@@ -176,25 +220,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         "benchmark": "wall",
         "started": report.timestamp(),
         "machine": report.machine_info(),
-        "settings": {"seconds": seconds, "wall_size": [1920, 1080], "layout": "auto",
-                     "warmup_max_s": WARMUP_MAX_S, "settle_s": SETTLE_S,
-                     "configs": [list(c) for c in configs], "argv": list(argv or sys.argv[1:])},
+        "settings": {
+            "seconds": seconds,
+            "wall_size": [1920, 1080],
+            "layout": "auto",
+            "warmup_max_s": WARMUP_MAX_S,
+            "settle_s": SETTLE_S,
+            "configs": [list(c) for c in configs],
+            "argv": list(argv or sys.argv[1:]),
+        },
         "configurations": [],
     }
     machine = document["machine"]
-    _progress(f"wall benchmark: {len(configs)} configurations x {seconds:g} s on "
-              f"{machine['nproc']} cores ({machine['cpu']}), PyAV {machine['pyav']}, "
-              f"FFmpeg {machine['ffmpeg']}, Qt {machine['qt']}")
+    _progress(
+        f"wall benchmark: {len(configs)} configurations x {seconds:g} s on "
+        f"{machine['nproc']} cores ({machine['cpu']}), PyAV {machine['pyav']}, "
+        f"FFmpeg {machine['ffmpeg']}, Qt {machine['qt']}"
+    )
     for res in resolutions:
         ensure_loop(RESOLUTIONS[res])
     for res, count in configs:
         try:
             document["configurations"].append(
-                run_configuration(res, count, seconds, baseline=not args.no_baseline))
+                run_configuration(res, count, seconds, baseline=not args.no_baseline)
+            )
         except (RuntimeError, subprocess.TimeoutExpired) as exc:
             _progress(f"{res}p x {count}: FAILED: {exc}")
-            document["configurations"].append({"res": res, "n": count, "error": str(exc),
-                                               "row": {"res": f"{res}p", "n": count}})
+            document["configurations"].append(
+                {"res": res, "n": count, "error": str(exc), "row": {"res": f"{res}p", "n": count}}
+            )
         report.write_json(args.out, document)  # after each, so an interrupted run keeps some
     document["finished"] = report.timestamp()
     report.write_json(args.out, document)

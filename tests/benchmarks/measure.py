@@ -70,7 +70,9 @@ def thread_groups(decode_prefix: str) -> dict[int, str]:
     return groups
 
 
-def cpu_by_group(before: CpuSnapshot, after: CpuSnapshot, groups: dict[int, str]) -> dict[str, float]:
+def cpu_by_group(
+    before: CpuSnapshot, after: CpuSnapshot, groups: dict[int, str]
+) -> dict[str, float]:
     """CPU seconds spent between the snapshots, summed by thread group."""
     spent = {"gui": 0.0, "decode": 0.0, "other": 0.0}
     for tid, end in after.threads.items():

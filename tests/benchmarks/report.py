@@ -38,8 +38,14 @@ def machine_info() -> dict[str, Any]:
     model = ""
     try:
         with open("/proc/cpuinfo") as cpuinfo:
-            model = next((line.split(":", 1)[1].strip() for line in cpuinfo
-                          if line.startswith("model name")), "")
+            model = next(
+                (
+                    line.split(":", 1)[1].strip()
+                    for line in cpuinfo
+                    if line.startswith("model name")
+                ),
+                "",
+            )
     except OSError:
         pass
     return {
@@ -74,15 +80,23 @@ def _pair(stats: dict[str, float | None]) -> str:
     return f"{p50:.0f} / {p95:.0f}"
 
 
-def table_row(res: int, n: int, wall: dict[str, Any] | None, decode: dict[str, Any] | None,
-              convert: dict[str, Any] | None) -> dict[str, Any]:
+def table_row(
+    res: int,
+    n: int,
+    wall: dict[str, Any] | None,
+    decode: dict[str, Any] | None,
+    convert: dict[str, Any] | None,
+) -> dict[str, Any]:
     """The figures of one configuration, as the table shows them (None where not measured)."""
     row: dict[str, Any] = {"res": f"{res}p", "n": n}
     if wall is not None:
         row.update(
-            fps_median=wall["shown_fps_median"], fps_worst=wall["shown_fps_worst"],
-            dropped_pct=wall["dropped_pct"], cpu_ms_wall=wall["cpu_s_per_frame"] * 1000,
-            cores_busy=wall["cores_busy"], peak_rss_mb=wall["peak_rss_mb"],
+            fps_median=wall["shown_fps_median"],
+            fps_worst=wall["shown_fps_worst"],
+            dropped_pct=wall["dropped_pct"],
+            cpu_ms_wall=wall["cpu_s_per_frame"] * 1000,
+            cores_busy=wall["cores_busy"],
+            peak_rss_mb=wall["peak_rss_mb"],
             arrival_to_paint=_pair(wall["arrival_to_paint_ms"]),
             send_to_paint=_pair(wall["send_to_paint_ms"]),
         )
@@ -120,17 +134,28 @@ Second table: RSS +MB/min = the wall's resident set growth while measuring;
   the wall's CPU (cores) by thread: gui = Qt main thread (timer, paint),
   decode = the feeds' decode threads (decode + conversion), other = FFmpeg's UDP readers
   and Qt's helpers; arr->slot = packet off the demuxer to picture in the feed's slot
-  (decode + conversion), slot->paint = in the slot to painted (display tick + paint), both
+  (decode + conversion), slot->paint = in the slot to painted (GUI wake-up + paint), both
   p50 / p95; others' cores = load from other programs during the wall's window"""
 
 
 DETAILS: list[tuple[str, int]] = [
-    ("res", 5), ("N", 3), ("RSS +MB/min", 11), ("wall cores: gui", 15), ("decode", 6),
+    ("res", 5),
+    ("N", 3),
+    ("RSS +MB/min", 11),
+    ("wall cores: gui", 15),
+    ("decode", 6),
     ("other", 5),
-    ("decoded fps", 11), ("slot drops", 10), ("dec errs", 8), ("arr->slot ms", 12),
-    ("slot->paint ms", 14), ("bare cores", 10),
-    ("dec+conv cores", 14), ("bare fps worst", 14), ("sender cores", 12),
-    ("others' cores", 13), ("barcodes ok", 11),
+    ("decoded fps", 11),
+    ("slot drops", 10),
+    ("dec errs", 8),
+    ("arr->slot ms", 12),
+    ("slot->paint ms", 14),
+    ("bare cores", 10),
+    ("dec+conv cores", 14),
+    ("bare fps worst", 14),
+    ("sender cores", 12),
+    ("others' cores", 13),
+    ("barcodes ok", 11),
 ]
 
 
@@ -144,18 +169,28 @@ def format_details(configurations: list[dict[str, Any]]) -> str:
         values: list[Any] = [f"{config['res']}p", config["n"]]
         if wall is not None:
             cores = wall["cpu_by_thread_cores"]
-            values += [wall["rss_growth_mb_per_min"], cores["gui"], cores["decode"], cores["other"],
-                       sum(wall["decoded_fps"]) / len(wall["decoded_fps"]),
-                       sum(wall["slot_dropped"]), sum(wall["decode_errors"]),
-                       _pair(wall["arrival_to_slot_ms"]), _pair(wall["slot_to_paint_ms"])]
+            values += [
+                wall["rss_growth_mb_per_min"],
+                cores["gui"],
+                cores["decode"],
+                cores["other"],
+                sum(wall["decoded_fps"]) / len(wall["decoded_fps"]),
+                sum(wall["slot_dropped"]),
+                sum(wall["decode_errors"]),
+                _pair(wall["arrival_to_slot_ms"]),
+                _pair(wall["slot_to_paint_ms"]),
+            ]
         else:
             values += [None] * 9
         values.append(decode["cores_busy"] if decode else None)
         values.append(convert["cores_busy"] if convert else None)
         values.append(decode["decoded_fps_worst"] if decode else None)
         if wall is not None:
-            values += [wall["load_cores"]["sender"], wall["load_cores"]["others"],
-                       f"{100 * wall['barcode_agreement']:.0f} %"]
+            values += [
+                wall["load_cores"]["sender"],
+                wall["load_cores"]["others"],
+                f"{100 * wall['barcode_agreement']:.0f} %",
+            ]
         else:
             values += [None, None, None]
         lines.append("  ".join(_fmt(v, w) for v, (_, w) in zip(values, DETAILS, strict=True)))

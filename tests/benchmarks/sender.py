@@ -39,16 +39,25 @@ later. Giving lengths would free small frames at once but not key frames over 64
 which would then leave the demuxer together with the frame after them."""
 
 
-def send(loop: Path, ports: Sequence[int], fps: int, stop: threading.Event,
-         duration_s: float | None = None) -> dict[str, Any]:
+def send(
+    loop: Path,
+    ports: Sequence[int],
+    fps: int,
+    stop: threading.Event,
+    duration_s: float | None = None,
+) -> dict[str, Any]:
     """Send until `stop` is set (or `duration_s` passes); the log as a dict."""
     packets, source = read_packets(loop)
     template = source.streams.video[0]
     outputs = []
     streams = []
     for port in ports:
-        out = av.open(f"udp://127.0.0.1:{port}?pkt_size=1316", "w", format="mpegts",
-                      container_options=MUXER_OPTIONS)
+        out = av.open(
+            f"udp://127.0.0.1:{port}?pkt_size=1316",
+            "w",
+            format="mpegts",
+            container_options=MUXER_OPTIONS,
+        )
         streams.append(out.add_stream_from_template(template))
         outputs.append(out)
     source.close()

@@ -8,9 +8,7 @@ shown a picture, then a second more) it measures for a fixed window.
 
 from __future__ import annotations
 
-import os
 import time
-from collections.abc import Callable
 from typing import Any
 
 from media.feed import Feed, FeedKind, FeedSpec
@@ -25,14 +23,15 @@ BARCODES_PER_FEED = 8
 little GUI time), to check that pts k is the sender's frame k."""
 
 
-def run_wall(urls: list[str], seconds: float, warmup_max_s: float, settle_s: float) -> dict[str, Any]:
-    os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+def run_wall(
+    urls: list[str], seconds: float, warmup_max_s: float, settle_s: float
+) -> dict[str, Any]:
     from PySide6.QtCore import QTimer
-    from PySide6.QtWidgets import QApplication
 
+    from app.instance import make_qt_app
     from widgets.wall import Wall
 
-    app = QApplication.instance() or QApplication(["vigil-bench"])
+    app = make_qt_app(offscreen=True)  # as `vigil run` sets Qt and the GIL up
     feeds = [
         Feed(FeedSpec(f"BENCH {i + 1}", FeedKind.CAMERA, url), feed_id=f"bench-{i}")
         for i, url in enumerate(urls)
@@ -48,20 +47,17 @@ def run_wall(urls: list[str], seconds: float, warmup_max_s: float, settle_s: flo
     shown_size = [[0, 0] for _ in feeds]
     state: dict[str, Any] = {"measuring": False}
 
-    # When each picture went into its slot, so that arrival-to-paint splits into the
-    # decode thread's part (decode, convert) and the GUI's (wait for the display tick, paint).
-    put_at: list[dict[int, float]] = [{} for _ in feeds]
-    for i, feed in enumerate(feeds):
-        feed.slot.put = _timed_put(feed.slot.put, put_at[i])  # type: ignore[method-assign,assignment]
-
     def observe(feed: Feed, picture: Picture, painted_at: float) -> None:
         i = index[feed.id]
-        put = put_at[i].pop(picture.sequence, None)
-        paints.append((i, picture.pts_s, picture.arrived_at, painted_at, put))
+        # arrival-to-paint splits at decoded_at into the decode thread's part (decode,
+        # convert) and the GUI's (waking up, paint).
+        paints.append((i, picture.pts_s, picture.arrived_at, painted_at, picture.decoded_at))
         shown_size[i] = [picture.width, picture.height]
         if not state["measuring"] and read_counts[i] < BARCODES_PER_FEED:
             read_counts[i] += 1
-            barcodes.append((i, picture.pts_s, read_frame_number(picture.pixels[:, : picture.width])))
+            barcodes.append(
+                (i, picture.pts_s, read_frame_number(picture.pixels[:, : picture.width]))
+            )
 
     for tile in wall.tiles:
         tile.paint_observer = observe
@@ -87,12 +83,23 @@ def run_wall(urls: list[str], seconds: float, warmup_max_s: float, settle_s: flo
             ready = "ready_at" in state and now - state["ready_at"] >= settle_s
             timed_out = now - launched >= warmup_max_s
             if ready or timed_out:
-                state.update(measuring=True, timed_out=not ready, start=now,
-                             cpu=measure.snapshot(), counters=counters(), rss=measure.rss_mb())
+                state.update(
+                    measuring=True,
+                    timed_out=not ready,
+                    start=now,
+                    cpu=measure.snapshot(),
+                    counters=counters(),
+                    rss=measure.rss_mb(),
+                )
         elif now - state["start"] >= seconds:
-            state.update(end=now, cpu_end=measure.snapshot(), counters_end=counters(),
-                         groups=measure.thread_groups("feed-"),
-                         boxes=[list(feed.display_size) for feed in feeds], rss_end=measure.rss_mb())
+            state.update(
+                end=now,
+                cpu_end=measure.snapshot(),
+                counters_end=counters(),
+                groups=measure.thread_groups("feed-"),
+                boxes=[list(feed.display_size) for feed in feeds],
+                rss_end=measure.rss_mb(),
+            )
             app.quit()
 
     timer = QTimer()
@@ -119,19 +126,15 @@ def run_wall(urls: list[str], seconds: float, warmup_max_s: float, settle_s: flo
         "rss_start_mb": state["rss"],
         "rss_end_mb": state["rss_end"],
         "tiles": [
-            {"box": state["boxes"][i], "picture": shown_size[i],
-             "source": [feed.stats.width, feed.stats.height], "connects": feed.stats.connects}
+            {
+                "box": state["boxes"][i],
+                "picture": shown_size[i],
+                "source": [feed.stats.width, feed.stats.height],
+                "connects": feed.stats.connects,
+            }
             for i, feed in enumerate(feeds)
         ],
         **delta,
         "paints": [list(p) for p in paints if start <= p[3] <= end],
         "barcodes": [list(b) for b in barcodes],
     }
-
-
-def _timed_put(put: Callable[[Picture], None], times: dict[int, float]) -> Callable[[Picture], None]:
-    def timed(picture: Picture) -> None:
-        times[picture.sequence] = time.monotonic()
-        put(picture)
-
-    return timed

@@ -1,12 +1,14 @@
 """The wall: grid placement, drag to swap, spotlight, keys, and one tile heard at a time."""
 
+import threading
+
 import pytest
 from PySide6.QtCore import QPoint, Qt
 from pytestqt.qtbot import QtBot
 
 from media.feed import Connection, Feed, FeedKind, FeedSpec, FeedState
 from tests.pictures import solid_picture
-from widgets.wall import Wall
+from widgets.wall import PictureBell, Wall
 
 KINDS = [FeedKind.CALLER] * 3 + [FeedKind.BODYCAM] * 4 + [FeedKind.DRONE] * 2
 
@@ -48,11 +50,36 @@ def test_named_layout_hides_what_does_not_fit(wall: Wall, qtbot: QtBot) -> None:
         assert tile.feed.display_size == (0, 0)
 
 
-def test_new_pictures_reach_the_screen_on_the_display_timer(wall: Wall, qtbot: QtBot) -> None:
+def test_a_picture_from_a_decode_thread_is_painted(wall: Wall, qtbot: QtBot) -> None:
+    """A worker thread puts a picture in the slot and tells the feed's listener, as a decode
+    thread does: the tile paints it (the GUI is woken, it does not poll)."""
     tile = wall.tiles[4]
     tile.feed.set_connection(Connection(FeedState.LIVE))
-    tile.feed.slot.put(solid_picture(tile.width(), tile.height(), (255, 0, 0)))
+
+    def decode_thread() -> None:
+        tile.feed.slot.put(solid_picture(tile.width(), tile.height(), (255, 0, 0)))
+        assert tile.feed.picture_listener is not None
+        tile.feed.picture_listener(tile.feed)
+
+    worker = threading.Thread(target=decode_thread)
+    worker.start()
+    worker.join()
     qtbot.waitUntil(lambda: tile.painted_frames == 1, timeout=1000)
+
+
+def test_the_bell_queues_one_wake_up_however_often_it_rings(qtbot: QtBot) -> None:
+    """In: 1000 rings for 3 feeds from a thread while the GUI is busy. Out: one wake-up
+    event, and it carries all 3 feeds."""
+    bell = PictureBell()
+    feeds = [Feed(FeedSpec(f"B{i}", FeedKind.CAMERA, "udp://127.0.0.1:1")) for i in range(3)]
+    woken: list[set[Feed]] = []
+    bell.rang.connect(lambda: woken.append(bell.take()), Qt.ConnectionType.QueuedConnection)
+    worker = threading.Thread(target=lambda: [bell.ring(feeds[i % 3]) for i in range(1000)])
+    worker.start()
+    worker.join()
+    qtbot.waitUntil(lambda: len(woken) == 1, timeout=1000)
+    qtbot.wait(50)
+    assert woken == [set(feeds)]
 
 
 def test_drag_one_tile_onto_another_swaps_them(wall: Wall, qtbot: QtBot) -> None:
