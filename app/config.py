@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NoReturn
 
-from media.feed import FeedKind, RtspTransport
+from media.feed import FeedKind, FeedSpec, RtspTransport
 from widgets.layout import LayoutError
 from widgets.layout import check as check_layout
 
@@ -39,20 +39,11 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
-class FeedConfig:
-    name: str
-    kind: FeedKind
-    url: str
-    username: str | None = None
-    rtsp_transport: RtspTransport = RtspTransport.TCP
-    loop: bool = False
-
-
-@dataclass(frozen=True)
 class Config:
     path: Path | None = None
     layout: str = "auto"
-    feeds: tuple[FeedConfig, ...] = ()
+    feeds: tuple[FeedSpec, ...] = ()
+    """As configured: without passwords, which come from the keyring (app/feeds.py)."""
     raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
@@ -97,7 +88,7 @@ def parse(text: str, path: Path | None = None) -> Config:
     feeds_raw = data.get("feeds", [])
     if not isinstance(feeds_raw, list):
         fail("feeds", "must be an array of tables: [[feeds]]")
-    feeds: list[FeedConfig] = []
+    feeds: list[FeedSpec] = []
     seen: set[str] = set()
     for index, item in enumerate(feeds_raw):
         for key in item:
@@ -144,7 +135,16 @@ def parse(text: str, path: Path | None = None) -> Config:
         loop = item.get("loop", False)
         if not isinstance(loop, bool):
             fail("loop", "must be true or false", "feeds", index)
-        feeds.append(FeedConfig(name, kind, url.strip(), username, RtspTransport(transport), loop))
+        feeds.append(
+            FeedSpec(
+                name,
+                kind,
+                url.strip(),
+                username,
+                rtsp_transport=RtspTransport(transport),
+                loop=loop,
+            )
+        )
     return Config(path=path, layout=layout, feeds=tuple(feeds), raw=data)
 
 

@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable, Sequence
 
-from app.config import FeedConfig
 from app.credentials import feed_password
 from media.feed import Feed, FeedSpec
 from media.source import FeedSource
@@ -16,17 +16,11 @@ from media.source import FeedSource
 log = logging.getLogger(__name__)
 
 
-def spec_from_config(feed: FeedConfig) -> FeedSpec:
-    password = feed_password(feed.name) if feed.username else None
-    return FeedSpec(
-        name=feed.name,
-        kind=feed.kind,
-        url=feed.url,
-        username=feed.username,
-        password=password,
-        rtsp_transport=feed.rtsp_transport,
-        loop=feed.loop,
-    )
+def with_password(spec: FeedSpec) -> FeedSpec:
+    """The configured feed, with its password from the keyring when it has a username."""
+    if not spec.username:
+        return spec
+    return dataclasses.replace(spec, password=feed_password(spec.name))
 
 
 class FeedService:

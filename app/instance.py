@@ -20,7 +20,7 @@ from app import config as config_module
 from app.config import Config, ConfigError
 from app.control import ControlServer
 from app.demo import DemoSender
-from app.feeds import FeedService, spec_from_config
+from app.feeds import FeedService, with_password
 from app.logs import setup_logging
 from app.paths import BaseDir, default_config_file
 from app.status import feed_status
@@ -59,7 +59,7 @@ class Instance:
             specs = self.demo.specs()
         else:
             assert config is not None
-            specs = [spec_from_config(feed) for feed in config.feeds]
+            specs = [with_password(feed) for feed in config.feeds]
         self.feeds = FeedService(specs)
 
     @property
@@ -119,15 +119,14 @@ def make_qt_app(offscreen: bool) -> Any:
     return app
 
 
-def run(options: Options) -> int:
-    import qasync
-
+def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instance, Any]:
+    """Base dir, logging, config, Qt, feeds and window: what `run` and `snapshot` share."""
     from app.window import WallWindow
 
     base = BaseDir.resolve(options.base_dir).ensure()
     setup_logging(base, verbose=options.verbose)
     config = read_config(options.config)
-    app = make_qt_app(options.offscreen)
+    app = make_qt_app(offscreen)
     instance = Instance(config, demo=options.demo, base=base)
     window = WallWindow(
         instance.feeds.feeds,
@@ -135,6 +134,13 @@ def run(options: Options) -> int:
         state_file=base.wall_state,
         title_note=" (demo)" if instance.demo else "",
     )
+    return base, app, instance, window
+
+
+def run(options: Options) -> int:
+    import qasync
+
+    base, app, instance, window = _compose(options, offscreen=options.offscreen)
     control = ControlServer(base.control_socket, instance.handle)
 
     async def main() -> None:
@@ -162,19 +168,7 @@ def run(options: Options) -> int:
 def snapshot(options: Options, out: Path, after_s: float, size: tuple[int, int]) -> int:
     from PySide6.QtCore import QTimer
 
-    from app.window import WallWindow
-
-    base = BaseDir.resolve(options.base_dir).ensure()
-    setup_logging(base, verbose=options.verbose)
-    config = read_config(options.config)
-    app = make_qt_app(offscreen=True)
-    instance = Instance(config, demo=options.demo, base=base)
-    window = WallWindow(
-        instance.feeds.feeds,
-        layout=instance.layout,
-        state_file=base.wall_state,
-        title_note=" (demo)" if instance.demo else "",
-    )
+    _, app, instance, window = _compose(options, offscreen=True)
     window.resize(*size)
     saved: list[bool] = []
 

@@ -1,8 +1,9 @@
 """A tile shows one feed: its latest picture, and over it who and what it is and how it is.
 
 The picture arrives already converted to BGRA at the tile's size (the feed's decode
-thread does that), so painting is one blit. The tile never decodes: it takes from the
-feed's latest-frame slot when the wall's display timer says so.
+thread does that), so painting is one blit, plus one more for the text over it, which is
+drawn into a cached pixmap only when what it says changes. The tile never decodes: it
+takes from the feed's latest-frame slot when the wall tells it a picture came.
 """
 
 from __future__ import annotations
@@ -89,14 +90,12 @@ class Tile(QWidget):
 
     # -- called by the wall ------------------------------------------------------------
 
-    def show_new_picture(self) -> bool:
+    def show_new_picture(self) -> None:
         """Take the feed's new picture, if one came, and schedule its paint."""
         picture = self.feed.slot.take()
-        if picture is None:
-            return False
-        self._set_picture(picture)
-        self.update()
-        return True
+        if picture is not None:
+            self._set_picture(picture)
+            self.update()
 
     def refresh(self, now: float) -> None:
         """Show a new picture, and repaint if what the overlay says has changed."""

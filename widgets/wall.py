@@ -1,9 +1,9 @@
-"""The video wall: tiles laid out in a grid, repainted from their feeds at display rate.
+"""The video wall: tiles laid out in a grid, each painting its feed's pictures as they come.
 
-One display timer drives every tile (a tile repaints only when its feed has a new picture
-or its state changed). Operators rearrange by dragging a tile onto another, spotlight a
-tile with a double-click or Enter, pick tiles with the number keys and arrows, and listen
-to one tile at a time (M).
+Decode threads ring the wall's bell when a picture lands; the GUI thread then repaints
+just those tiles. A slower timer keeps states, figures and sound levels current.
+Operators rearrange by dragging a tile onto another, spotlight a tile with a double-click
+or Enter, pick tiles with the number keys and arrows, and listen to one tile at a time (M).
 """
 
 from __future__ import annotations

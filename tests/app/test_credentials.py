@@ -22,7 +22,7 @@ import pytest
 import secretstorage
 
 from app.config import Config, ConfigError, parse
-from app.feeds import spec_from_config
+from app.feeds import with_password
 from app.instance import Instance
 from app.logs import setup_logging
 from app.paths import BaseDir
@@ -78,11 +78,11 @@ def instance_logging(tmp_path: Path) -> Iterator[BaseDir]:
 def test_password_comes_from_the_keyring_into_the_spec_only(secret_service) -> None:
     """In: a password stored with keyring under ("vigil", "feed:CAM-1"); a config with a
     username and no password.
-    Out: spec_from_config gives the FeedSpec that password; neither the config nor the
+    Out: with_password gives the FeedSpec that password; neither the config nor the
     spec's repr shows it."""
     keyring.set_password("vigil", f"feed:{FEED}", PASSWORD)
     config = config_for("rtsp://127.0.0.1:8554/live")
-    spec = spec_from_config(config.feeds[0])
+    spec = with_password(config.feeds[0])
     assert (spec.username, spec.password) == (USER, PASSWORD)
     assert spec.url == "rtsp://127.0.0.1:8554/live"
     assert_no_secret(repr(spec), "the spec's repr")
@@ -148,7 +148,7 @@ def test_wrong_or_missing_password_is_refused_by_the_camera(
     caplog.set_level(logging.DEBUG)
     if stored is not None:
         keyring.set_password("vigil", f"feed:{FEED}", stored)
-    spec = spec_from_config(config_for(camera.url).feeds[0])
+    spec = with_password(config_for(camera.url).feeds[0])
     assert spec.password == stored
     source = start_feed(spec, open_timeout_s=2.0)
     feed = source.feed
