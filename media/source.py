@@ -241,12 +241,12 @@ class FeedSource:
                 return
             if packet.size == 0:
                 continue
+            if pace:
+                self._pace(packet)  # a file's packet "arrives" when its time comes
             arrived = time.monotonic()
             stats.on_packet(packet.size, arrived)
             if packet.is_corrupt:  # the demuxer saw lost or broken transport packets
                 stats.decode_errors += 1
-            if pace:
-                self._pace(packet)
             try:
                 if packet.stream is video:
                     started = time.perf_counter()
