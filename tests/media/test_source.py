@@ -140,6 +140,12 @@ def test_rtsp_feed_goes_live_over_the_chosen_transport(start_feed, transport) ->
         assert feed.connection.error is None
 
 
+def assert_goes_live(feed: Feed, within_s: float = 5) -> None:
+    """The feed turns LIVE in time, decodes ten frames, and shows a 320x240 h264 picture."""
+    wait_state(feed, FeedState.LIVE, timeout_s=within_s)
+    wait_frames(feed, 10, timeout_s=5)
+    assert_live_picture(feed, 320, 240)
+
 @network
 def test_rtmp_feed_goes_live(start_feed) -> None:
     """In: ffmpeg publishing H.264 320x240 at 15 fps as an RTMP server on loopback.
@@ -147,9 +153,7 @@ def test_rtmp_feed_goes_live(start_feed) -> None:
     publisher = RtmpPublisher().start()
     source = start_feed(publisher.url)
     try:
-        wait_state(source.feed, FeedState.LIVE, timeout_s=5)
-        wait_frames(source.feed, 10, timeout_s=5)
-        assert_live_picture(source.feed, 320, 240)
+        assert_goes_live(source.feed)
     finally:
         source.stop()  # first, while data still comes, so its read returns at once
         publisher.stop()
@@ -165,9 +169,7 @@ def test_rtp_mpegts_feed_goes_live(start_feed) -> None:
     source = start_feed(f"rtp://127.0.0.1:{port}")
     sender = RtpTsSender(port).start()
     try:
-        wait_state(source.feed, FeedState.LIVE, timeout_s=5)
-        wait_frames(source.feed, 10, timeout_s=5)
-        assert_live_picture(source.feed, 320, 240)
+        assert_goes_live(source.feed)
     finally:
         source.stop()
         sender.stop()
@@ -181,9 +183,7 @@ def test_udp_mpegts_feed_goes_live(start_feed) -> None:
     source = start_feed(f"udp://127.0.0.1:{port}")
     sender = UdpTsSender(port).start()
     try:
-        wait_state(source.feed, FeedState.LIVE, timeout_s=5)
-        wait_frames(source.feed, 10, timeout_s=5)
-        assert_live_picture(source.feed, 320, 240)
+        assert_goes_live(source.feed)
     finally:
         source.stop()
         sender.stop()
@@ -197,9 +197,7 @@ def test_hls_feed_goes_live(start_feed, tmp_path: Path) -> None:
     publisher = HlsPublisher(tmp_path).start()
     source = start_feed(publisher.url, open_timeout_s=4, read_timeout_s=4)
     try:
-        wait_state(source.feed, FeedState.LIVE, timeout_s=8)
-        wait_frames(source.feed, 10, timeout_s=5)
-        assert_live_picture(source.feed, 320, 240)
+        assert_goes_live(source.feed, within_s=8)
     finally:
         source.stop()
         publisher.stop()
