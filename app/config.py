@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 import tomllib
 import urllib.parse
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 from media.feed import FeedKind, FeedSpec, RtspTransport
 from widgets.layout import LayoutError
@@ -44,7 +44,6 @@ class Config:
     layout: str = "auto"
     feeds: tuple[FeedSpec, ...] = ()
     """As configured: without passwords, which come from the keyring (app/feeds.py)."""
-    raw: dict[str, Any] = field(default_factory=dict, repr=False)
 
 
 def load(path: Path) -> Config:
@@ -145,7 +144,7 @@ def parse(text: str, path: Path | None = None) -> Config:
                 loop=loop,
             )
         )
-    return Config(path=path, layout=layout, feeds=tuple(feeds), raw=data)
+    return Config(path=path, layout=layout, feeds=tuple(feeds))
 
 
 def _dotted(section: str | None, index: int | None, key: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 
 from app.credentials import feed_password
 from media.feed import Feed, FeedSpec
@@ -42,10 +42,3 @@ class FeedService:
             source.stop(timeout_s=0)
         for source in self._sources:
             source.stop(timeout_s=0.5)
-
-    def by_name(self, name: str) -> Feed | None:
-        return next((feed for feed in self.feeds if feed.name == name), None)
-
-    @property
-    def names(self) -> Sequence[str]:
-        return [feed.name for feed in self.feeds]

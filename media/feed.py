@@ -9,8 +9,6 @@ from __future__ import annotations
 
 import enum
 import itertools
-import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -96,7 +94,6 @@ class Feed:
         only hand the news on (the wall rings a bell on its GUI thread), never block."""
         self._connection = Connection(FeedState.CONNECTING)
         self._display_size = (0, 0)
-        self._lock = threading.Lock()
 
     @property
     def name(self) -> str:
@@ -132,14 +129,10 @@ class Feed:
         return self._display_size
 
     def set_display_size(self, width: int, height: int) -> None:
-        with self._lock:
-            self._display_size = (max(0, width), max(0, height))
+        # One tuple, assigned whole: the decode thread reads it without a lock.
+        self._display_size = (max(0, width), max(0, height))
 
     def __repr__(self) -> str:
         return (
             f"Feed({self.id!r}, {self.name!r}, {self.kind.value}, {self._connection.state.value})"
         )
-
-
-def monotonic() -> float:
-    return time.monotonic()

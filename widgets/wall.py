@@ -104,10 +104,6 @@ class Wall(QWidget):
         return [tile.feed.name for tile in self.tiles]
 
     @property
-    def visible_tiles(self) -> list[Tile]:
-        return [tile for tile in self.tiles if tile.isVisibleTo(self)]
-
-    @property
     def hidden_count(self) -> int:
         """Tiles the layout has no cell for (spotlight aside)."""
         cells = len(layout_for(self._layout, len(self.tiles)).cells)
@@ -120,9 +116,6 @@ class Wall(QWidget):
     @property
     def spotlight_tile(self) -> Tile | None:
         return self._spotlight
-
-    def tile_for(self, feed: Feed) -> Tile | None:
-        return next((tile for tile in self.tiles if tile.feed is feed), None)
 
     def select(self, tile: Tile | None) -> None:
         if tile is self._selected:
@@ -171,11 +164,6 @@ class Wall(QWidget):
         if tile is None:
             return
         self.set_listening(None if tile.feed.audio.listening else tile)
-
-    def set_order(self, names: Sequence[str]) -> None:
-        rank = {name: i for i, name in enumerate(names)}
-        self.tiles.sort(key=lambda tile: rank.get(tile.feed.name, len(rank)))
-        self._place_tiles()
 
     # -- geometry -------------------------------------------------------------------------
 
