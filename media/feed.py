@@ -54,6 +54,8 @@ class FeedSpec:
     rtsp_transport: RtspTransport = RtspTransport.TCP
     loop: bool = False
     """Replay a local file from the start when it ends (demo and test material)."""
+    incident: str | None = None
+    """The incident reference the feed was opened for (callers), shown on its tile."""
 
 
 @dataclass(frozen=True)
@@ -63,6 +65,9 @@ class Location:
     accuracy_m: float | None
     at: float
     """Unix time of the fix."""
+    heading_deg: float | None = None
+    """Direction of travel (callers) or of the nose (drones), degrees from true north."""
+    speed_mps: float | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,8 @@ class Feed:
         self.audio = AudioTap()
         self.location: Location | None = None
         self.recording = False
+        self.can_end = False
+        """Whether the control room can end this feed from its tile (a caller's stream)."""
         self.picture_listener: Callable[[Feed], None] | None = None
         """Called on the decode thread after each new picture lands in the slot; it must
         only hand the news on (the wall rings a bell on its GUI thread), never block."""
