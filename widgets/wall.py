@@ -4,19 +4,30 @@ Decode threads ring the wall's bell when a picture lands; the GUI thread then re
 just those tiles. A slower timer keeps states, figures and sound levels current.
 Operators rearrange by dragging a tile onto another, spotlight a tile with a double-click
 or Enter, pick tiles with the number keys and arrows, and listen to one tile at a time (M).
+A right-click on a tile offers the same, and for a caller's stream, ending it.
+
+Feeds come and go while the wall runs (999 callers): `add_feed` and `remove_feed` hook a
+tile up and take it down through the same code the constructor uses.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from PySide6.QtCore import QObject, QPoint, QRect, Qt, QTimer, Signal
-from PySide6.QtGui import QKeyEvent, QMouseEvent, QPainter, QPaintEvent, QResizeEvent
-from PySide6.QtWidgets import QApplication, QWidget
+from PySide6.QtGui import (
+    QContextMenuEvent,
+    QKeyEvent,
+    QMouseEvent,
+    QPainter,
+    QPaintEvent,
+    QResizeEvent,
+)
+from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
-from media.feed import Feed
+from media.feed import Feed, FeedState
 from widgets import theme
 from widgets.layout import cell_rects, check, layout_for
 from widgets.tile import Tile
@@ -56,17 +67,22 @@ class PictureBell(QObject):
 class Wall(QWidget):
     layout_changed = Signal(str)
     order_changed = Signal(list)
-    """Feed names in tile order, after a swap."""
+    """Feed names in tile order, after a swap or a feed added or removed."""
     listening_changed = Signal(object)
     """The feed now heard, or None when all tiles are muted."""
     selection_changed = Signal(object)
     """The selected feed, or None."""
+    end_requested = Signal(object)
+    """The operator asked to end this feed (a caller's stream); the app confirms and ends it."""
+    remove_requested = Signal(object)
+    """The operator asked to take this ended feed's tile away; the app calls `remove_feed`."""
 
     def __init__(
         self, feeds: Sequence[Feed], layout: str = "auto", parent: QWidget | None = None
     ) -> None:
         super().__init__(parent)
-        self.tiles: list[Tile] = [Tile(feed, self) for feed in feeds]
+        self.tiles: list[Tile] = []
+        self._by_feed: dict[Feed, Tile] = {}
         self._layout = check(layout)
         self._selected: Tile | None = None
         self._spotlight: Tile | None = None
@@ -78,13 +94,59 @@ class Wall(QWidget):
         self.setMinimumSize(320, 180)
         self._bell = PictureBell(self)
         self._bell.rang.connect(self._on_pictures, Qt.ConnectionType.QueuedConnection)
-        self._by_feed = {tile.feed: tile for tile in self.tiles}
-        for tile in self.tiles:
-            tile.feed.picture_listener = self._bell.ring
+        for feed in feeds:
+            self._attach(feed)
         self._timer = QTimer(self)
         self._timer.timeout.connect(self._on_overlay_tick)
         self._timer.start(OVERLAY_INTERVAL_MS)
         self._place_tiles()
+
+    # -- feeds coming and going ---------------------------------------------------------
+
+    def add_feed(self, feed: Feed) -> Tile:
+        """Show a new feed in a tile after the others; its pictures ring the wall's bell."""
+        if feed in self._by_feed:
+            raise ValueError(f"{feed!r} is already on the wall")
+        tile = self._attach(feed)
+        self._place_tiles()
+        self.order_changed.emit(self.order)
+        return tile
+
+    def remove_feed(self, feed: Feed) -> None:
+        """Take a feed's tile off the wall. Selection, spotlight and listening let go of it
+        first (each saying so through its signal); a feed not on the wall is ignored, so an
+        end reported twice does no harm."""
+        tile = self._by_feed.get(feed)
+        if tile is None:
+            return
+        if tile is self._selected:
+            self.select(None)
+        if tile is self._spotlight:
+            self._spotlight = None
+        if feed.audio.listening:
+            self.set_listening(None)
+        if self._press is not None and self._press[0] is tile:
+            self._press = None
+            self._dragging = False
+            self.unsetCursor()
+        if tile is self._hover:
+            self._hover = None
+        # A decode thread may still ring for this feed; an unknown feed's ring is dropped.
+        if feed.picture_listener == self._bell.ring:
+            feed.picture_listener = None
+        del self._by_feed[feed]
+        self.tiles.remove(tile)
+        tile.hide()  # now, not at deletion: the decode thread stops converting for it
+        tile.deleteLater()
+        self._place_tiles()
+        self.order_changed.emit(self.order)
+
+    def _attach(self, feed: Feed) -> Tile:
+        tile = Tile(feed, self)
+        self.tiles.append(tile)
+        self._by_feed[feed] = tile
+        feed.picture_listener = self._bell.ring
+        return tile
 
     # -- what the window asks -----------------------------------------------------------
 
@@ -164,6 +226,65 @@ class Wall(QWidget):
         if tile is None:
             return
         self.set_listening(None if tile.feed.audio.listening else tile)
+
+    # -- the tile's menu --------------------------------------------------------------
+
+    def tile_menu(self, tile: Tile) -> QMenu:
+        """The actions a right-click on `tile` offers, as they apply now. The caller shows it
+        (`popup`) or, in tests, triggers its actions directly. Actions find the tile again by
+        its feed when triggered, so one taken off the wall meanwhile is left alone."""
+        feed = tile.feed
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+
+        def on_wall(act: Callable[[Tile], None]) -> Callable[[], None]:
+            def run() -> None:
+                current = self._by_feed.get(feed)
+                if current is not None:
+                    act(current)
+
+            return run
+
+        if self._spotlight is tile:
+            spotlight = menu.addAction("Leave spotlight")
+            spotlight.triggered.connect(on_wall(lambda _: self.set_spotlight(None)))
+        else:
+            spotlight = menu.addAction("Spotlight")
+            spotlight.triggered.connect(on_wall(self.set_spotlight))
+        spotlight.setObjectName("spotlight")
+        if feed.audio.listening:
+            listen = menu.addAction("Mute")
+            listen.triggered.connect(on_wall(lambda _: self.set_listening(None)))
+        else:
+            listen = menu.addAction("Listen")
+            listen.triggered.connect(on_wall(self.set_listening))
+        listen.setObjectName("listen")
+        if feed.can_end:
+            menu.addSeparator()
+            if feed.state() in (FeedState.ENDED, FeedState.FAILED):
+                remove = menu.addAction("Remove tile")
+                remove.setObjectName("remove")
+                remove.triggered.connect(lambda: self.remove_requested.emit(feed))
+            else:
+                end = menu.addAction("End caller's stream…")
+                end.setObjectName("end")
+                end.triggered.connect(lambda: self.end_requested.emit(feed))
+        return menu
+
+    def contextMenuEvent(self, event: QContextMenuEvent) -> None:
+        # Tiles ignore the event, so a right-click on one arrives here in wall coordinates.
+        if event.reason() == QContextMenuEvent.Reason.Mouse:
+            tile = self._tile_at(event.pos())
+            where = event.globalPos()
+        else:  # the menu key: the selected tile's menu, shown over it
+            tile = self._selected if self._selected and self._selected.isVisible() else None
+            where = self.mapToGlobal(tile.geometry().center()) if tile else event.globalPos()
+        if tile is None:
+            event.ignore()
+            return
+        self.select(tile)
+        self.tile_menu(tile).popup(where)
+        event.accept()
 
     # -- geometry -------------------------------------------------------------------------
 
