@@ -12,6 +12,13 @@ TILE_BACKGROUND = QColor("#14171c")
 TEXT = QColor("#e6e9ee")
 TEXT_DIM = QColor("#9aa3ad")
 ACCENT = QColor("#3fa9f5")
+WARNING = QColor("#ffb319")
+"""Amber: information that is getting old (a GPS fix), not yet trouble."""
+ERROR_TEXT = QColor("#ff8787")
+"""Text saying something went wrong or needs correcting, readable on the dark palette."""
+SUCCESS_TEXT = QColor("#69db7c")
+INCIDENT = QColor("#ffd8a8")
+"""Incident references: warm, so a caller's tile reads as one of a group at a glance."""
 
 KIND_COLOURS: dict[FeedKind, QColor] = {
     FeedKind.CALLER: QColor("#e8590c"),

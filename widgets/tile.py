@@ -4,12 +4,17 @@ The picture arrives already converted to BGRA at the tile's size (the feed's dec
 thread does that), so painting is one blit, plus one more for the text over it, which is
 drawn into a cached pixmap only when what it says changes. The tile never decodes: it
 takes from the feed's latest-frame slot when the wall tells it a picture came.
+
+A caller's tile also says which incident the caller belongs to and, once their phone has
+sent a position, how good and how old that fix is: an operator sending help to a map pin
+needs to know the pin may be a minute old.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (
@@ -28,12 +33,15 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from media.audio import SILENCE_DB
-from media.feed import Feed, FeedState
+from media.feed import Feed, FeedState, Location
 from media.slot import Picture
 from widgets import theme
 
 PaintObserver = Callable[[Feed, Picture, float], None]
 """Called with the picture just painted and the monotonic time of the paint (benchmarks)."""
+
+GPS_STALE_AFTER_S = 30.0
+"""A position fix older than this is drawn amber: the caller may have moved since."""
 
 _METER_LOUD = QColor("#e03131")
 _METER_MID = QColor("#fab005")
@@ -68,6 +76,42 @@ def fit_rect(bounds: QRect, width: int, height: int) -> QRect:
     return QRect(x, y, size.width(), size.height())
 
 
+@dataclass(frozen=True)
+class GpsLine:
+    """What a tile says about its feed's last position fix."""
+
+    text: str
+    """e.g. "GPS ±8 m · 3 s ago"."""
+    stale: bool
+    """Older than `GPS_STALE_AFTER_S`: drawn amber."""
+
+
+def _ago(seconds: int) -> str:
+    if seconds < 60:
+        return f"{seconds} s ago"
+    if seconds < 3600:
+        return f"{seconds // 60} min ago"
+    return f"{seconds // 3600} h ago"
+
+
+def gps_line(location: Location | None, unix_now: float) -> GpsLine | None:
+    """The footer line for a fix taken at Unix time `location.at`, seen at `unix_now`; None
+    for a feed that never had one (cameras and drones have no GPS line, and a caller who has
+    not yet shared a position is not nagged about it on the wall)."""
+    if location is None:
+        return None
+    # A phone's clock may run ahead of ours: a fix from "the future" is simply fresh.
+    age = max(0, round(unix_now - location.at))
+    accuracy = location.accuracy_m
+    if accuracy is None:
+        where = "GPS"
+    elif accuracy >= 1000:
+        where = f"GPS ±{accuracy / 1000:.1f} km"
+    else:
+        where = f"GPS ±{accuracy:.0f} m"
+    return GpsLine(f"{where} · {_ago(age)}", stale=age > GPS_STALE_AFTER_S)
+
+
 class Tile(QWidget):
     def __init__(self, feed: Feed, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -85,8 +129,9 @@ class Tile(QWidget):
         self._overlay: QPixmap | None = None
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
-        self.setAccessibleName(f"{feed.kind.value} {feed.name}")
-        self.setToolTip(f"{feed.name} ({feed.kind.value})")
+        incident = f", {feed.spec.incident}" if feed.spec.incident else ""
+        self.setAccessibleName(f"{feed.kind.value} {feed.name}{incident}")
+        self.setToolTip(f"{feed.name} ({feed.kind.value}{incident})")
 
     # -- called by the wall ------------------------------------------------------------
 
@@ -107,6 +152,10 @@ class Tile(QWidget):
             self.update()
         elif self.feed.audio.present:
             self.update(self._meter_rect())  # the level meter moves on its own
+
+    def gps_line(self, unix_now: float | None = None) -> GpsLine | None:
+        """What the tile says about the feed's position fix now (None: it says nothing)."""
+        return gps_line(self.feed.location, time.time() if unix_now is None else unix_now)
 
     def set_selected(self, selected: bool) -> None:
         if selected != self.selected:
@@ -176,6 +225,8 @@ class Tile(QWidget):
             self.number,
             (stats.width, stats.height, stats.codec),
             None if self._delay_ms is None else round(self._delay_ms / 5) * 5,
+            # Location.at is Unix time, so the fix's age is on the wall clock, not `now`.
+            self.gps_line(),
         )
 
     def paintEvent(self, event: QPaintEvent) -> None:
@@ -293,15 +344,67 @@ class Tile(QWidget):
                 QRect(right - rec_w, 0, rec_w, bar_h), Qt.AlignmentFlag.AlignVCenter, "● REC"
             )
             right -= rec_w + round(8 * s)
-        painter.setFont(self._font(10 * s, bold=True))
-        painter.setPen(theme.TEXT)
-        name = painter.fontMetrics().elidedText(
-            self.feed.name, Qt.TextElideMode.ElideRight, max(0, right - x)
+        self._paint_name(painter, QRect(x, 0, max(0, right - x), bar_h), s)
+
+    def _paint_name(self, painter: QPainter, space: QRect, s: float) -> None:
+        """The feed's name and, after it, its incident reference in an outlined chip. Where
+        both do not fit, the name keeps its room: it is what tells tiles apart."""
+        name_font = self._font(10 * s, bold=True)
+        painter.setFont(name_font)
+        name_metrics = painter.fontMetrics()
+        incident = self.feed.spec.incident
+        chip_font = self._font(8.5 * s, bold=True)
+        painter.setFont(chip_font)
+        chip_w = (
+            painter.fontMetrics().horizontalAdvance(incident) + round(10 * s) if incident else 0
         )
-        painter.drawText(QRect(x, 0, max(0, right - x), bar_h), Qt.AlignmentFlag.AlignVCenter, name)
+        gap = round(7 * s)
+        name_w = name_metrics.horizontalAdvance(self.feed.name)
+        room_for_name = min(name_w, name_metrics.horizontalAdvance("MMMMMM…"))
+        if chip_w and space.width() < room_for_name + gap + chip_w:
+            chip_w = 0
+        painter.setFont(name_font)
+        painter.setPen(theme.TEXT)
+        name_space = space.width() - (gap + chip_w if chip_w else 0)
+        name = name_metrics.elidedText(
+            self.feed.name, Qt.TextElideMode.ElideRight, max(0, name_space)
+        )
+        painter.drawText(
+            QRect(space.x(), space.y(), max(0, name_space), space.height()),
+            Qt.AlignmentFlag.AlignVCenter,
+            name,
+        )
+        if not (incident and chip_w):
+            return
+        chip = QRectF(
+            space.x() + name_metrics.horizontalAdvance(name) + gap,
+            space.y() + round(5 * s) + 0.5,
+            chip_w,
+            space.height() - round(10 * s) - 1,
+        )
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+        painter.setPen(QPen(theme.INCIDENT, 1))
+        painter.setBrush(Qt.BrushStyle.NoBrush)
+        painter.drawRoundedRect(chip, 3 * s, 3 * s)
+        painter.setFont(chip_font)
+        painter.setPen(theme.INCIDENT)
+        painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, incident)
 
     def _paint_footer(self, painter: QPainter, rect: QRect, state: FeedState) -> None:
+        """Bottom left: the GPS line (callers, officers) on the bottom row, and above it
+        the picture's size, codec and delay. Bottom right: the sound meter's label."""
         s = self._scale()
+        bottom = rect.bottom() - round(4 * s)
+        gps = self.gps_line()
+        if gps is not None:
+            bottom = self._paint_footer_box(
+                painter,
+                rect.x() + round(4 * s),
+                bottom,
+                gps.text,
+                theme.WARNING if gps.stale else theme.TEXT,
+                bold=True,
+            )
         stats = self.feed.stats
         parts = []
         if stats.width:
@@ -311,20 +414,38 @@ class Tile(QWidget):
         if self._delay_ms is not None and state is FeedState.LIVE:
             parts.append(f"+{self._delay_ms:.0f} ms")
         if parts:
-            painter.setFont(self._font(8 * s))
-            text = "  ·  ".join(parts)
-            metrics = painter.fontMetrics()
-            box = QRect(
-                rect.x() + round(4 * s),
-                rect.bottom() - round(20 * s),
-                metrics.horizontalAdvance(text) + round(10 * s),
-                round(16 * s),
+            self._paint_footer_box(
+                painter, rect.x() + round(4 * s), bottom, "  ·  ".join(parts), theme.TEXT_DIM
             )
-            painter.fillRect(box, QColor(0, 0, 0, 150))
-            painter.setPen(theme.TEXT_DIM)
-            painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
         if self.feed.audio.present:
             self._paint_meter_label(painter, s)
+
+    def _paint_footer_box(
+        self,
+        painter: QPainter,
+        x: int,
+        bottom: int,
+        text: str,
+        colour: QColor,
+        *,
+        bold: bool = False,
+    ) -> int:
+        """One line of footer text on a dark box whose last row is `bottom`; returns the
+        bottom for the next line up. The text never runs under the sound meter."""
+        s = self._scale()
+        painter.setFont(self._font(8 * s, bold=bold))
+        metrics = painter.fontMetrics()
+        height = round(16 * s)
+        if self.feed.audio.present:
+            limit = self._meter_rect().left() - round(60 * s) - x  # the meter and its label
+        else:
+            limit = self.width() - 2 * x
+        text = metrics.elidedText(text, Qt.TextElideMode.ElideRight, max(0, limit))
+        box = QRect(x, bottom - height + 1, metrics.horizontalAdvance(text) + round(10 * s), height)
+        painter.fillRect(box, QColor(0, 0, 0, 185))  # readable over a busy street scene
+        painter.setPen(colour)
+        painter.drawText(box, Qt.AlignmentFlag.AlignCenter, text)
+        return box.top() - round(2 * s)
 
     def _meter_rect(self) -> QRect:
         s = self._scale()
