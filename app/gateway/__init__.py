@@ -1,0 +1,1 @@
+"""The caller gateway: HTTPS endpoints for caller links, consent, WHIP media and location."""
