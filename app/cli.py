@@ -1,7 +1,8 @@
 """The `vigil` command line (DESIGN.md lists the public interface).
 
 `vigil` alone, or `vigil run`, opens the wall; `vigil snapshot` renders it to a PNG with no
-display; `vigil status` asks the running instance for its feeds.
+display; `vigil status` asks the running instance for its feeds; `vigil link` makes, lists
+and revokes caller links; `vigil gateway` runs the caller gateway alone.
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from app.paths import BaseDir, BaseDirError
 
 EXIT_CONFIG = 2
 EXIT_NO_INSTANCE = 3
-_SUBCOMMANDS = {"run", "snapshot", "status"}
+EXIT_FAILED = 1
+_SUBCOMMANDS = {"run", "snapshot", "status", "link", "gateway"}
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -67,6 +69,29 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="print the running instance's feeds as JSON (exit 3 if none runs)",
     )
+    commands.add_parser(
+        "gateway", parents=[common], help="run the caller gateway alone, with no wall"
+    )
+
+    link = commands.add_parser("link", help="caller links: create, list, revoke")
+    link_commands = link.add_subparsers(dest="link_command", metavar="ACTION", required=True)
+    create = link_commands.add_parser(
+        "create", parents=[common], help="make a one-time link and print it"
+    )
+    create.add_argument("--name", required=True, help="the caller's (or officer's) name")
+    create.add_argument("--phone", metavar="E164", help="mobile number, such as +447700900123")
+    create.add_argument("--incident", metavar="REF", help="the incident reference")
+    scope = create.add_mutually_exclusive_group()
+    scope.add_argument("--location-only", action="store_true", help="ask for location alone")
+    scope.add_argument(
+        "--officer", action="store_true", help="an officer's own phone, valid for a shift"
+    )
+    create.add_argument("--send", action="store_true", help="text the link to --phone")
+    listing = link_commands.add_parser("list", parents=[common], help="links still usable")
+    listing.add_argument("--all", action="store_true", help="include ended and expired links")
+    listing.add_argument("--json", action="store_true", help="print JSON")
+    revoke = link_commands.add_parser("revoke", parents=[common], help="stop a link working")
+    revoke.add_argument("link_id", metavar="LINK_ID")
     return parser
 
 
@@ -99,6 +124,15 @@ def _dispatch(args: argparse.Namespace) -> int:
             return EXIT_NO_INSTANCE
         print(json.dumps(answer, indent=2))
         return 0
+
+    if args.command == "link":
+        from app.link_command import link_command
+
+        return link_command(args)
+    if args.command == "gateway":
+        from app.gateway.standalone import serve
+
+        return serve(args.config, args.base_dir, verbose=args.verbose)
 
     from app.instance import Options, run, snapshot
 

@@ -10,10 +10,13 @@ from __future__ import annotations
 import re
 import tomllib
 import urllib.parse
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
+from app.paths import default_config_file
+from app.sms import SmsSettings, SmsSettingsError, parse_sms_settings
 from media.feed import FeedKind, FeedSpec, RtspTransport
 from widgets.layout import LayoutError
 from widgets.layout import check as check_layout
@@ -38,12 +41,80 @@ class ConfigError(Exception):
         super().__init__(f"{where}: {key}: {message}")
 
 
+_GATEWAY_KEYS = {
+    "listen",
+    "public_url",
+    "organisation",
+    "certificate",
+    "private_key",
+    "link_valid_minutes",
+    "caller_session_hours",
+    "officer_shift_hours",
+    "video_codec",
+    "ice_addresses",
+    "ice_servers",
+}
+VIDEO_CODECS = {"any": None, "vp8": "video/VP8", "h264": "video/H264"}
+
+
+@dataclass(frozen=True)
+class IceServer:
+    """A STUN or TURN server for phones behind NAT; a TURN credential comes from the
+    keyring (user "turn:USERNAME")."""
+
+    urls: tuple[str, ...]
+    username: str | None = None
+
+
+@dataclass(frozen=True)
+class GatewaySettings:
+    """[gateway]: where the caller gateway listens and what it offers."""
+
+    host: str = "127.0.0.1"
+    port: int = 8443
+    public_url: str = "https://localhost:8443"
+    """The start of every link: what phones can reach (a public name and port)."""
+    organisation: str = "The police control room"
+    """Who is asking, in the text message and on the caller's page."""
+    certificate: Path | None = None
+    private_key: Path | None = None
+    link_valid_minutes: float = 15.0
+    caller_session_hours: float = 4.0
+    officer_shift_hours: float = 12.0
+    video_codec: str | None = None
+    """Preferred codec ("video/VP8", "video/H264"), or None for the phone's first choice."""
+    ice_addresses: tuple[str, ...] | None = None
+    """Addresses offered for media; None offers every address but loopback."""
+    ice_servers: tuple[IceServer, ...] = ()
+
+    @property
+    def hostnames(self) -> list[str]:
+        """Names and addresses the self-made certificate must cover."""
+        names = [urllib.parse.urlsplit(self.public_url).hostname or "localhost"]
+        if self.host not in ("0.0.0.0", "::", ""):
+            names.append(self.host)
+        return list(dict.fromkeys(names))
+
+
 @dataclass(frozen=True)
 class Config:
     path: Path | None = None
     layout: str = "auto"
     feeds: tuple[FeedSpec, ...] = ()
     """As configured: without passwords, which come from the keyring (app/feeds.py)."""
+    gateway: GatewaySettings | None = None
+    """None when the config has no [gateway]: nothing then listens for callers."""
+    sms: SmsSettings = field(default_factory=SmsSettings)
+
+
+def read(path: Path | None) -> Config | None:
+    """The config named on the command line (must exist), else the user's if there is one."""
+    if path is not None:
+        if not path.exists():
+            raise ConfigError(path, None, "file", "no such file")
+        return load(path)
+    default = default_config_file()
+    return load(default) if default.exists() else None
 
 
 def load(path: Path) -> Config:
@@ -144,7 +215,113 @@ def parse(text: str, path: Path | None = None) -> Config:
                 loop=loop,
             )
         )
-    return Config(path=path, layout=layout, feeds=tuple(feeds))
+    gateway = None
+    if "gateway" in data:
+        table = data["gateway"]
+        if not isinstance(table, dict):
+            fail("gateway", "must be a table: [gateway]")
+        gateway = _gateway(table, lambda key, message: fail(key, message, "gateway"))
+    sms = SmsSettings()
+    if "sms" in data:
+        if not isinstance(data["sms"], dict):
+            fail("sms", "must be a table: [sms]")
+        try:
+            sms = parse_sms_settings(data["sms"])
+        except SmsSettingsError as exc:
+            fail(exc.key, exc.message, "sms")
+    return Config(path=path, layout=layout, feeds=tuple(feeds), gateway=gateway, sms=sms)
+
+
+def _gateway(table: dict[str, object], fail: Callable[[str, str], NoReturn]) -> GatewaySettings:
+    for key in table:
+        if key not in _GATEWAY_KEYS:
+            fail(
+                key, f"unknown gateway setting; expected one of {', '.join(sorted(_GATEWAY_KEYS))}"
+            )
+    listen = table.get("listen", "127.0.0.1:8443")
+    if not isinstance(listen, str) or not re.fullmatch(
+        r"(\[[0-9a-fA-F:]+\]|[^:\s]+):\d{1,5}", listen
+    ):
+        fail("listen", 'expected "ADDRESS:PORT", such as "0.0.0.0:8443"')
+    host, _, port_text = listen.rpartition(":")
+    host = host.strip("[]")
+    port = int(port_text)
+    if not 0 < port < 65536:
+        fail("listen", f"port {port} is not between 1 and 65535")
+    default_public = (
+        f"https://{'localhost' if host in ('0.0.0.0', '::', '127.0.0.1') else host}:{port}"
+    )
+    public_url = table.get("public_url", default_public)
+    if not isinstance(public_url, str) or urllib.parse.urlsplit(public_url).scheme != "https":
+        fail("public_url", "must be an https:// address phones can reach")
+    if not urllib.parse.urlsplit(public_url).hostname:
+        fail("public_url", "has no host name")
+    organisation = table.get("organisation", GatewaySettings.organisation)
+    if not isinstance(organisation, str) or not organisation.strip():
+        fail("organisation", 'must be text saying who asks, such as "Northshire Police"')
+    paths: dict[str, Path | None] = {}
+    for key in ("certificate", "private_key"):
+        value = table.get(key)
+        if value is not None and (not isinstance(value, str) or not value.strip()):
+            fail(key, "must be the path of a PEM file")
+        paths[key] = Path(value).expanduser() if isinstance(value, str) else None
+    if (paths["certificate"] is None) != (paths["private_key"] is None):
+        fail("certificate", "give both certificate and private_key, or neither")
+    numbers: dict[str, float] = {}
+    for key, low, high in (
+        ("link_valid_minutes", 1, 24 * 60),
+        ("caller_session_hours", 0.25, 48),
+        ("officer_shift_hours", 1, 24),
+    ):
+        value = table.get(key, getattr(GatewaySettings, key))
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, int | float)
+            or not low <= value <= high
+        ):
+            fail(key, f"must be a number from {low:g} to {high:g}")
+        numbers[key] = float(value)
+    codec = table.get("video_codec", "any")
+    if codec not in VIDEO_CODECS:
+        fail("video_codec", f"expected one of {', '.join(VIDEO_CODECS)}")
+    addresses = table.get("ice_addresses")
+    if addresses is not None and (
+        not isinstance(addresses, list) or not all(isinstance(a, str) for a in addresses)
+    ):
+        fail("ice_addresses", 'must be a list of addresses, such as ["203.0.113.7"]')
+    servers = table.get("ice_servers", [])
+    ice_servers: list[IceServer] = []
+    if not isinstance(servers, list):
+        fail("ice_servers", "must be a list of tables: [[gateway.ice_servers]]")
+    for server in servers:
+        urls = server.get("urls") if isinstance(server, dict) else None
+        urls = [urls] if isinstance(urls, str) else urls
+        if (
+            not isinstance(urls, list)
+            or not urls
+            or not all(
+                isinstance(u, str) and re.match(r"^(stun|stuns|turn|turns):", u) for u in urls
+            )
+        ):
+            fail("ice_servers", "each needs urls starting stun:, stuns:, turn: or turns:")
+        username = server.get("username")
+        if username is not None and not isinstance(username, str):
+            fail("ice_servers", "username must be text")
+        ice_servers.append(IceServer(tuple(urls), username))
+    return GatewaySettings(
+        host=host,
+        port=port,
+        public_url=public_url.rstrip("/"),
+        organisation=organisation.strip(),
+        certificate=paths["certificate"],
+        private_key=paths["private_key"],
+        link_valid_minutes=numbers["link_valid_minutes"],
+        caller_session_hours=numbers["caller_session_hours"],
+        officer_shift_hours=numbers["officer_shift_hours"],
+        video_codec=VIDEO_CODECS[codec],
+        ice_addresses=tuple(addresses) if addresses is not None else None,
+        ice_servers=tuple(ice_servers),
+    )
 
 
 def _dotted(section: str | None, index: int | None, key: str) -> str:

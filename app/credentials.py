@@ -1,4 +1,9 @@
-"""Feed credentials from the keyring (service "vigil", user "feed:NAME"); never from files."""
+"""Secrets from the keyring (service "vigil"); never from files.
+
+Feed passwords are under "feed:NAME", the SMS provider's token under "sms", a TURN
+server's credential under "turn:USERNAME". A missing secret is logged with the command
+that stores it.
+"""
 
 from __future__ import annotations
 
@@ -12,19 +17,27 @@ from app.config import SECRET_SERVICE, secret_user
 log = logging.getLogger(__name__)
 
 
-def feed_password(feed_name: str) -> str | None:
-    """The stored password, or None (logged) when there is none or the keyring fails."""
+def stored_secret(user: str, what: str) -> str | None:
+    """The secret kept for `user`, or None (logged, naming `what` needs it) when there is
+    none or the keyring fails."""
     try:
-        password: str | None = keyring.get_password(SECRET_SERVICE, secret_user(feed_name))
+        secret: str | None = keyring.get_password(SECRET_SERVICE, user)
     except keyring.errors.KeyringError as exc:
-        log.error("feed %s: the keyring could not be read (%s)", feed_name, type(exc).__name__)
+        log.error("%s: the keyring could not be read (%s)", what, type(exc).__name__)
         return None
-    if password is None:
+    if secret is None:
         log.warning(
-            "feed %s has a username but no password in the keyring; store one with: "
-            "keyring set %s %s",
-            feed_name,
+            "%s needs a secret in the keyring; store one with: keyring set %s %s",
+            what,
             SECRET_SERVICE,
-            secret_user(feed_name),
+            user,
         )
-    return password
+    return secret
+
+
+def feed_password(feed_name: str) -> str | None:
+    return stored_secret(secret_user(feed_name), f"feed {feed_name} (it has a username)")
+
+
+def turn_credential(username: str) -> str | None:
+    return stored_secret(f"turn:{username}", f"TURN user {username}")

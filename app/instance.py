@@ -17,12 +17,13 @@ from pathlib import Path
 from typing import Any
 
 from app import config as config_module
-from app.config import Config, ConfigError
+from app.config import Config
 from app.control import ControlServer
 from app.demo import DemoSender
 from app.feeds import FeedService, with_password
+from app.gateway.service import GatewayService
 from app.logs import setup_logging
-from app.paths import BaseDir, default_config_file
+from app.paths import BaseDir
 from app.status import feed_status
 
 log = logging.getLogger(__name__)
@@ -35,16 +36,6 @@ class Options:
     demo: bool = False
     offscreen: bool = False
     verbose: bool = False
-
-
-def read_config(path: Path | None) -> Config | None:
-    """The config named on the command line (must exist), else the user's if there is one."""
-    if path is not None:
-        if not path.exists():
-            raise ConfigError(path, None, "file", "no such file")
-        return config_module.load(path)
-    default = default_config_file()
-    return config_module.load(default) if default.exists() else None
 
 
 class Instance:
@@ -61,6 +52,7 @@ class Instance:
             assert config is not None
             specs = [with_password(feed) for feed in config.feeds]
         self.feeds = FeedService(specs)
+        self.gateway = GatewayService.from_config(config, base, self.feeds)
 
     @property
     def layout(self) -> str:
@@ -85,6 +77,7 @@ class Instance:
             "config": str(self.config.path) if self.config and self.config.path else None,
             "demo": self.demo is not None,
             "feeds": [feed_status(feed, now) for feed in self.feeds.feeds],
+            "gateway": self.gateway.status() if self.gateway else None,
         }
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -125,7 +118,7 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
 
     base = BaseDir.resolve(options.base_dir).ensure()
     setup_logging(base, verbose=options.verbose)
-    config = read_config(options.config)
+    config = config_module.read(options.config)
     app = make_qt_app(offscreen)
     instance = Instance(config, demo=options.demo, base=base)
     window = WallWindow(
@@ -148,12 +141,16 @@ def run(options: Options) -> int:
         app.lastWindowClosed.connect(closed.set)
         await control.start()
         instance.start()
+        if instance.gateway is not None:
+            await instance.gateway.start()
         window.show()
         log.info("Vigil running with %d feeds, base dir %s", len(instance.feeds.feeds), base.root)
         try:
             await closed.wait()
         finally:
             await control.close()
+            if instance.gateway is not None:
+                await instance.gateway.close()
             instance.stop()
 
     for signum in (signal.SIGINT, signal.SIGTERM):

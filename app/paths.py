@@ -61,6 +61,11 @@ class BaseDir:
     def database(self) -> Path:
         return self.root / "vigil.db"
 
+    @property
+    def certificates(self) -> Path:
+        """The gateway's own TLS certificate and key, when the operator gives none."""
+        return self.root / "certificates"
+
 
 def default_config_file() -> Path:
     return Path(platformdirs.user_config_dir(APP_NAME, appauthor=False)) / "vigil.toml"

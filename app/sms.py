@@ -215,21 +215,9 @@ def validate_e164(number: str) -> str:
 
 def sms_secret() -> str | None:
     """The provider's token or password from the keyring, or None (logged) when there is none."""
-    import keyring
-    import keyring.errors
+    from app.credentials import stored_secret  # here: app.config imports this module
 
-    from app.config import SECRET_SERVICE  # here, not at the top: app.config imports this module
-
-    try:
-        secret: str | None = keyring.get_password(SECRET_SERVICE, SMS_SECRET_USER)
-    except keyring.errors.KeyringError as exc:
-        log.error("SMS: the keyring could not be read (%s)", type(exc).__name__)
-        return None
-    if secret is None:
-        log.info(
-            "SMS: no secret in the keyring (keyring set %s %s)", SECRET_SERVICE, SMS_SECRET_USER
-        )
-    return secret
+    return stored_secret(SMS_SECRET_USER, "the SMS provider")
 
 
 class SmsProvider(Protocol):

@@ -1,0 +1,72 @@
+"""`vigil gateway`: the caller gateway alone, with no wall (a server in the control room's
+network, or a test). Callers' feeds are received and counted, and `vigil status` shows
+them and their positions, as it does for a running wall.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from app import config as config_module
+from app.config import GatewaySettings
+from app.control import ControlServer
+from app.feeds import FeedService
+from app.gateway.service import GatewayService
+from app.logs import setup_logging
+from app.paths import BaseDir
+from app.sms import SmsSettings
+from app.status import feed_status
+
+log = logging.getLogger(__name__)
+
+
+def serve(config_path: Path | None, base_dir: Path | None, *, verbose: bool = False) -> int:
+    base = BaseDir.resolve(base_dir).ensure()
+    setup_logging(base, verbose=verbose)
+    config = config_module.read(config_path)
+    settings = config.gateway if config and config.gateway else GatewaySettings()
+    feeds = FeedService()
+    service = GatewayService(settings, config.sms if config else SmsSettings(), base, feeds)
+    started_at = time.time()
+
+    def handle(request: dict[str, Any]) -> dict[str, Any]:
+        if request.get("cmd") != "status":
+            raise ValueError(f"unknown command {request.get('cmd')!r}")
+        now = time.monotonic()
+        return {
+            "pid": os.getpid(),
+            "started_at": started_at,
+            "base_dir": str(base.root),
+            "config": str(config.path) if config and config.path else None,
+            "demo": False,
+            "feeds": [feed_status(feed, now) for feed in feeds.feeds],
+            "gateway": service.status(),
+        }
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        control = ControlServer(base.control_socket, handle)
+        await control.start()
+        feeds.start()
+        try:
+            if not await service.start():
+                return 1
+            print(f"caller gateway on https://{settings.host}:{service.gateway.port}", flush=True)
+            await stop.wait()
+            return 0
+        finally:
+            await service.close()
+            await control.close()
+            feeds.stop()
+            log.info("gateway stopped")
+
+    return asyncio.run(main())

@@ -1,0 +1,104 @@
+"""One WHIP session (RFC 9725): a phone's SDP offer in, our answer out, its video track on.
+
+The phone sends, we only receive. aiortc settles codecs inside `setRemoteDescription`, so
+the preferred codec is set on a receive-only transceiver made before the offer is read;
+the other codecs the phone offers stay acceptable after it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+
+from aiortc import (
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCSessionDescription,
+)
+from aiortc.exceptions import InvalidAccessError, InvalidStateError, OperationError
+from aiortc.mediastreams import MediaStreamTrack
+from aiortc.sdp import SessionDescription
+
+from app.gateway.limits import RefusedError
+
+log = logging.getLogger(__name__)
+
+CODECS = ("video/VP8", "video/H264")
+
+
+class WhipSession:
+    """A phone's peer connection. `on_track` gets its video track; `on_state` each change
+    of the connection's state ("connected", "disconnected", "failed", "closed")."""
+
+    def __init__(
+        self,
+        *,
+        ice_servers: Sequence[RTCIceServer] = (),
+        preferred_codec: str | None = None,
+        on_track: Callable[[MediaStreamTrack], None],
+        on_state: Callable[[str], None],
+    ) -> None:
+        self.id = secrets.token_urlsafe(12)
+        self.codec: str | None = None
+        self._preferred = preferred_codec
+        self._pc = RTCPeerConnection(RTCConfiguration(iceServers=list(ice_servers)))
+        self._on_state = on_state
+
+        @self._pc.on("track")
+        def _track(track: MediaStreamTrack) -> None:
+            if track.kind == "video":
+                on_track(track)
+            # Callers share no sound (the 999 call carries their voice); anything else
+            # offered is left unread.
+
+        @self._pc.on("connectionstatechange")
+        def _state() -> None:
+            on_state(self._pc.connectionState)
+
+    @property
+    def state(self) -> str:
+        return str(self._pc.connectionState)
+
+    async def answer(self, offer_sdp: str) -> str:
+        """Our SDP answer to the phone's offer, with our candidates in it (no trickle)."""
+        try:
+            parsed = SessionDescription.parse(offer_sdp)
+        except (ValueError, IndexError, KeyError) as exc:
+            raise RefusedError(400, f"the offer is not SDP: {exc}") from None
+        kinds = [media.kind for media in parsed.media]
+        if "video" not in kinds:
+            raise RefusedError(400, f"the offer has no video (only {kinds or 'nothing'})")
+        if self._preferred is not None:
+            transceiver = self._pc.addTransceiver("video", direction="recvonly")
+            capabilities = RTCRtpReceiver.getCapabilities("video")
+            codecs = capabilities.codecs if capabilities else []
+            first = [c for c in codecs if c.mimeType.lower() == self._preferred.lower()]
+            transceiver.setCodecPreferences(first + [c for c in codecs if c not in first])
+        try:
+            await self._pc.setRemoteDescription(RTCSessionDescription(offer_sdp, "offer"))
+            await self._pc.setLocalDescription(await self._pc.createAnswer())
+        except (ValueError, OperationError, InvalidAccessError, InvalidStateError) as exc:
+            await self.close()
+            raise RefusedError(400, f"cannot answer this offer: {exc}") from None
+        answer = self._pc.localDescription.sdp
+        self.codec = _video_codec(answer)
+        return answer
+
+    async def close(self) -> None:
+        await self._pc.close()
+
+
+def _video_codec(sdp: str) -> str | None:
+    """The codec the answer settled on: the first of the video section's formats."""
+    for media in SessionDescription.parse(sdp).media:
+        if media.kind == "video" and media.rtp.codecs:
+            return media.rtp.codecs[0].mimeType.split("/")[1].lower()
+    return None
+
+
+async def close_all(sessions: Sequence[WhipSession]) -> None:
+    await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)
