@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from PySide6.QtGui import QColor, QPalette
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QWidget
 
 from media.feed import FeedKind, FeedState
 
@@ -61,3 +61,14 @@ def apply_dark_theme(app: QApplication) -> None:
     palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.Text, TEXT_DIM)
     palette.setColor(QPalette.ColorGroup.Disabled, QPalette.ColorRole.ButtonText, TEXT_DIM)
     app.setPalette(palette)
+
+
+def show_indicator_outlines(widget: QWidget) -> None:
+    """Make a check box's or radio button's indicator stand out on the dark palette.
+
+    Fusion outlines indicators in the window colour darkened, which on a near-black window
+    leaves an unticked box invisible; this widget alone gets a lighter window colour, which
+    nothing else of a check box or radio button paints."""
+    palette = widget.palette()
+    palette.setColor(QPalette.ColorRole.Window, QColor("#7d8895"))
+    widget.setPalette(palette)
