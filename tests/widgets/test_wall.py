@@ -366,3 +366,23 @@ def test_right_click_selects_the_tile_and_pops_its_menu_up(wall: Wall, qtbot: Qt
     assert menus[0].actions()[0].text() == "Spotlight"
     menus[0].close()
     qtbot.waitUntil(lambda: not _alive(menus[0]), timeout=1000)
+
+
+def menu_key(wall: Wall) -> QContextMenuEvent:
+    return QContextMenuEvent(
+        QContextMenuEvent.Reason.Keyboard, QPoint(5, 5), wall.mapToGlobal(QPoint(5, 5))
+    )
+
+
+def test_the_menu_key_opens_the_selected_tiles_menu(wall: Wall, qtbot: QtBot) -> None:
+    """In: tile 8 selected, then a keyboard context-menu event on the wall. Out: a visible
+    menu for tile 8, shown over it; with nothing selected, no menu."""
+    QApplication.sendEvent(wall, menu_key(wall))
+    assert not [w for w in QApplication.topLevelWidgets() if isinstance(w, QMenu) and w.isVisible()]
+    wall.select(wall.tiles[7])
+    QApplication.sendEvent(wall, menu_key(wall))
+    menus = [w for w in QApplication.topLevelWidgets() if isinstance(w, QMenu) and w.isVisible()]
+    assert len(menus) == 1
+    tile_area = wall.tiles[7].geometry().translated(wall.mapToGlobal(QPoint(0, 0)))
+    assert tile_area.contains(menus[0].pos())
+    menus[0].close()
