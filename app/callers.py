@@ -64,6 +64,8 @@ class Call:
         self.feed.can_end = True
         self.source = WebRtcSource(self.feed)
         self.session: WhipSession | None = None
+        self.finished = False
+        """Whether the link has ended for good (the feed then stays ENDED)."""
 
 
 class CallerDesk:
@@ -226,8 +228,14 @@ class CallerDesk:
         call = self._calls.get(link.id)
         if call is None or call.session is None or call.session.id != session_id:
             raise RefusedError(404, "no such media session")
-        link = self.links.set_state(link.id, LinkState.ENDED, "the caller ended the stream")
-        await self._finish(link)
+        # WHIP's DELETE ends the media session, not the caller's consent: the page then
+        # withdraws (End) or offers again (a restarted camera).
+        session, call.session = call.session, None
+        await session.close()
+        call.source.detach()
+        self.links.set_state(link.id, LinkState.CONSENTED)
+        call.feed.set_connection(Connection(FeedState.ENDED, "the caller stopped the video"))
+        log.info("link %s: the caller stopped the video", link.id)
 
     async def report_location(self, token: str, device: str | None, body: bytes) -> LinkState:
         link = await self._check(token, device)
@@ -295,7 +303,8 @@ class CallerDesk:
         if session is not None:
             await session.close()
         call.source.detach()
-        if call.feed.connection.state is not FeedState.ENDED:
+        if not call.finished:
+            call.finished = True
             call.feed.set_connection(Connection(FeedState.ENDED, link.end_reason or "ended"))
             for listener in self.link_ended:
                 listener(link)
@@ -305,7 +314,7 @@ class CallerDesk:
             await asyncio.sleep(WATCH_INTERVAL_S)
             now = time.time()
             for link_id, call in list(self._calls.items()):
-                if call.feed.connection.state is FeedState.ENDED:
+                if call.finished:
                     continue
                 link = self.links.get(link_id)
                 if link.state not in FINAL_STATES and now >= link.usable_until:

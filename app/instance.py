@@ -45,7 +45,10 @@ class Instance:
         self.base = base
         self.config = config
         self.started_at = time.time()
-        self.demo = DemoSender() if demo or config is None or not config.feeds else None
+        # With nothing configured a newcomer sees the demo; a wall with a gateway and no
+        # fixed feeds is a caller desk, empty until someone is invited.
+        nothing = config is None or (not config.feeds and config.gateway is None)
+        self.demo = DemoSender() if demo or nothing else None
         if self.demo is not None:
             specs = self.demo.specs()
         else:
