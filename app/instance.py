@@ -129,6 +129,8 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
         layout=instance.layout,
         state_file=base.wall_state,
         title_note=" (demo)" if instance.demo else "",
+        service=instance.feeds,
+        gateway=instance.gateway,
     )
     return base, app, instance, window
 

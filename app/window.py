@@ -14,6 +14,9 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QWidget
 
+from app.caller_controls import CallerControls
+from app.feeds import FeedService
+from app.gateway.service import GatewayService
 from app.wall_state import WallState, ordered
 from media.feed import Feed, FeedState
 from widgets.audio_out import AudioOut
@@ -29,6 +32,8 @@ class WallWindow(QMainWindow):
         layout: str = "auto",
         state_file: Path | None = None,
         title_note: str = "",
+        service: FeedService | None = None,
+        gateway: GatewayService | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -44,6 +49,11 @@ class WallWindow(QMainWindow):
         self.wall.order_changed.connect(self._save_state)
         self.setWindowTitle(f"Vigil — control-room wall{title_note}")
         self.resize(1600, 900)
+        self.callers = (
+            CallerControls(gateway, service, self.wall, self)
+            if gateway is not None and service is not None
+            else None
+        )
         self._build_menus()
         self._counts = QLabel()
         self._where = QLabel()
@@ -76,6 +86,17 @@ class WallWindow(QMainWindow):
         self._add(view, "&Full screen", "F11", self.toggle_full_screen)
         view.addSeparator()
         self._add(view, "&Quit", QKeySequence.StandardKey.Quit, self.close)
+
+        callers = self.menuBar().addMenu("&Callers")
+        self.invite_action = self._add(callers, "&Invite caller…", "Ctrl+I", self._invite)
+        if self.callers is None:
+            self.invite_action.setEnabled(False)
+            self.invite_action.setToolTip("No caller gateway: add [gateway] to the config")
+            callers.setToolTipsVisible(True)
+
+    def _invite(self) -> None:
+        if self.callers is not None:
+            self.callers.invite()
 
     def _add(
         self,
