@@ -55,6 +55,12 @@ class WallWindow(QMainWindow):
             else None
         )
         self._build_menus()
+        self.wall.set_empty_text(
+            "No callers yet.\n\nInvite a caller with Callers ▸ Invite caller… (Ctrl+I): "
+            "their video appears here when they agree."
+            if self.callers is not None
+            else "No feeds are configured."
+        )
         self._counts = QLabel()
         self._where = QLabel()
         self.statusBar().addWidget(self._counts, 1)

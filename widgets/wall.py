@@ -89,6 +89,7 @@ class Wall(QWidget):
         self._press: tuple[Tile, QPoint] | None = None
         self._dragging = False
         self._hover: Tile | None = None
+        self._empty_text = "No feeds"
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMinimumSize(320, 180)
@@ -139,6 +140,7 @@ class Wall(QWidget):
         tile.hide()  # now, not at deletion: the decode thread stops converting for it
         tile.deleteLater()
         self._place_tiles()
+        self.update()  # the last tile gone: the empty wall's words show
         self.order_changed.emit(self.order)
 
     def _attach(self, feed: Feed) -> Tile:
@@ -311,9 +313,24 @@ class Wall(QWidget):
         self._place_tiles()
         super().resizeEvent(event)
 
+    def set_empty_text(self, text: str) -> None:
+        """What an empty wall says (how feeds arrive), so it never looks broken."""
+        self._empty_text = text
+        self.update()
+
     def paintEvent(self, event: QPaintEvent) -> None:
         painter = QPainter(self)
         painter.fillRect(event.rect(), theme.BACKGROUND)
+        if not self.tiles:
+            font = painter.font()
+            font.setPointSizeF(max(11.0, self.height() / 45))
+            painter.setFont(font)
+            painter.setPen(theme.TEXT_DIM)
+            painter.drawText(
+                self.rect().adjusted(40, 40, -40, -40),
+                Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap,
+                self._empty_text,
+            )
         painter.end()
 
     def _on_pictures(self) -> None:
