@@ -100,7 +100,8 @@ async def text_link(sms: SmsSettings, organisation: str, link: CallerLink, url: 
     """Send `url` to the link's phone by the configured provider; SmsError says why not."""
     if not link.phone:
         raise SmsError("no mobile number was given")
-    provider = make_provider(sms, sms_secret() if sms.provider != "none" else None)
+    needs_secret = sms.provider != "none" and sms.auth != "none"
+    provider = make_provider(sms, sms_secret() if needs_secret else None)
     text = message_text(
         sms,
         organisation=organisation,
