@@ -21,7 +21,7 @@ import sqlite_utils
 from aiortc import RTCIceServer
 
 from app.config import GatewaySettings
-from app.consent import Answer, ConsentBook, consent_paragraphs, text_sha256
+from app.consent import Answer, ConsentBook, ConsentText, consent_text
 from app.feeds import FeedService
 from app.gateway.limits import RefusedError, parse_location
 from app.gateway.whip import WhipSession
@@ -47,8 +47,7 @@ class PageView:
     """What the caller's page shows for a link."""
 
     link: CallerLink
-    paragraphs: list[str]
-    text_sha256: str
+    text: ConsentText
     device: str | None
     """A new device secret, when this browser is the first to open the link."""
 
@@ -141,13 +140,12 @@ class CallerDesk:
 
     def open_page(self, token: str, device: str | None) -> PageView:
         link, fresh = self.links.open(token, device)
-        paragraphs = consent_paragraphs(link, self.settings.organisation)
         call = self._call(link)
         if link.state is LinkState.WAITING and call.feed.connection.state is FeedState.CONNECTING:
             call.feed.set_connection(
                 Connection(FeedState.CONNECTING, "link opened; waiting for the caller's answer")
             )
-        return PageView(link, paragraphs, text_sha256(paragraphs), fresh)
+        return PageView(link, consent_text(link, self.settings.organisation), fresh)
 
     async def answer(
         self,
@@ -166,7 +164,7 @@ class CallerDesk:
             raise RefusedError(
                 422, f"answer {answer!r} is not agree, decline or withdraw"
             ) from None
-        expected = text_sha256(consent_paragraphs(link, self.settings.organisation))
+        expected = consent_text(link, self.settings.organisation).sha256
         if shown_sha256 != expected:
             raise RefusedError(409, "the consent text shown is not the current one")
         if said is Answer.AGREE and link.state is not LinkState.WAITING:

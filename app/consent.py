@@ -1,9 +1,10 @@
 """What a caller is asked before anything is shared, and the record of their answer.
 
-The words shown are made here, for the link's kind, and the record keeps the SHA-256 of
-exactly those words, so the answer can later be tied to the text the caller saw. The page
-posts the hash back with the answer; a mismatch (an old page, a changed text) is refused
-rather than recorded against words the caller never read.
+Every word of the consent screen is made here, for the link's kind (the page adds none of
+its own), and the record keeps the SHA-256 of exactly those words, so the answer can later
+be tied to the text the caller saw. The page posts the hash back with the answer; a
+mismatch (an old page, a changed text) is refused rather than recorded against words the
+caller never read.
 """
 
 from __future__ import annotations
@@ -27,42 +28,80 @@ class Answer(enum.StrEnum):
     """The caller pressed End: consent taken back from now on."""
 
 
-def consent_paragraphs(link: CallerLink, organisation: str) -> list[str]:
-    """The exact consent text for this link, one paragraph each."""
+@dataclass(frozen=True)
+class ConsentText:
+    """Every word the consent screen shows, so the hash covers all the caller read."""
+
+    asker: str
+    heading: str
+    points: tuple[str, ...]
+    paragraphs: tuple[str, ...]
+
+    def lines(self) -> list[str]:
+        return [self.asker, self.heading, *self.points, *self.paragraphs]
+
+    @property
+    def sha256(self) -> str:
+        """Of the lines joined by newlines, UTF-8: what the consent record keeps."""
+        return hashlib.sha256("\n".join(self.lines()).encode()).hexdigest()
+
+
+def consent_text(link: CallerLink, organisation: str) -> ConsentText:
+    """The exact consent screen for this link."""
+    asker = f"Request from {organisation}"
+    video = not link.location_only
+    points = (
+        *(("Live video from your camera (no sound)",) if video else ()),
+        "Where you are (your phone's location)",
+        "It is recorded",
+        "You can stop at any time",
+    )
     if link.kind is LinkKind.OFFICER:
-        what = (
-            "your location"
-            if link.location_only
-            else "live video from your camera and your location"
+        what = "live video from your camera and your location" if video else "your location"
+        heading = (
+            "Share your camera with the control room"
+            if video
+            else "Share your location with the control room"
         )
-        return [
-            f"{organisation} asks you to share {what} from this phone while you are on duty.",
-            "Everything you share is recorded and may be used as evidence.",
-            "Press End to stop at any time. The link works on this phone only and ends "
-            "with your shift.",
-        ]
-    if link.location_only:
-        return [
-            f"{organisation} asks to see where you are, to send help to the right place.",
-            "If you agree, this phone shares its location with the control room until you "
-            "press End. Your camera is not used.",
+        return ConsentText(
+            asker,
+            heading,
+            points,
+            (
+                f"{organisation} asks you to share {what} from this phone while on duty.",
+                "Everything you share is recorded and may be used as evidence.",
+                "Press End to stop at any time. The link works on this phone only and ends "
+                "with your shift.",
+            ),
+        )
+    if not video:
+        return ConsentText(
+            asker,
+            "Share your location with the control room",
+            points,
+            (
+                f"{organisation} asks to see where you are, to send help to the right place.",
+                "If you agree, this phone shares its location with the control room until "
+                "you press End. Your camera is not used.",
+                "What you share is recorded and may be used as evidence.",
+                "You do not have to agree. If you do not, nothing is shared and your call "
+                "carries on as before.",
+            ),
+        )
+    return ConsentText(
+        asker,
+        "Show the control room what is happening",
+        points,
+        (
+            f"{organisation} asks to see what is happening where you are, to send the right "
+            "help.",
+            "If you agree, this phone shares live video from its camera and its location "
+            "with the control room until you press End. No sound is shared.",
             "What you share is recorded and may be used as evidence.",
             "You do not have to agree. If you do not, nothing is shared and your call "
             "carries on as before.",
-        ]
-    return [
-        f"{organisation} asks to see what is happening where you are, to send the right help.",
-        "If you agree, this phone shares live video from its camera and its location with "
-        "the control room until you press End. No sound is shared.",
-        "What you share is recorded and may be used as evidence.",
-        "You do not have to agree. If you do not, nothing is shared and your call carries "
-        "on as before.",
-    ]
-
-
-def text_sha256(paragraphs: list[str]) -> str:
-    """The hash recorded with the answer: of the paragraphs joined by newlines, UTF-8."""
-    return hashlib.sha256("\n".join(paragraphs).encode()).hexdigest()
+        ),
+    )
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,6 @@ from functools import cache
 from typing import Any
 
 from app.callers import PageView
-from app.links import LinkKind
 from resources import ROOT
 
 CALLER_DIR = ROOT / "caller"
@@ -30,24 +29,23 @@ def _script_json(data: dict[str, Any]) -> str:
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def render_page(
-    view: PageView, *, organisation: str, base: str, ice_servers: list[dict[str, Any]]
-) -> str:
+def render_page(view: PageView, *, base: str, ice_servers: list[dict[str, Any]]) -> str:
     link = view.link
     config = {
         "kind": link.kind.value,
         "location_only": link.location_only,
-        "consent_sha256": view.text_sha256,
+        "consent_sha256": view.text.sha256,
         "base": base,
         "ice_servers": ice_servers,
         "location_interval_s": LOCATION_INTERVAL_S,
     }
+    text = view.text
     values = {
-        "title": html.escape(
-            organisation if link.kind is LinkKind.CALLER else f"{organisation}: share your camera"
-        ),
-        "organisation": html.escape(organisation),
-        "consent_html": "\n".join(f"<p>{html.escape(p)}</p>" for p in view.paragraphs),
+        "title": html.escape(text.asker),
+        "asker": html.escape(text.asker),
+        "heading": html.escape(text.heading),
+        "points_html": "\n".join(f"<li>{html.escape(p)}</li>" for p in text.points),
+        "consent_html": "\n".join(f"<p>{html.escape(p)}</p>" for p in text.paragraphs),
         "config_json": _script_json(config),
     }
     page = _template()
@@ -57,6 +55,7 @@ def render_page(
 
 
 GONE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<link rel="icon" href="data:,">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Link no longer valid</title><link rel="stylesheet" href="/caller/caller.css"></head>
 <body data-state="ended"><main class="screen"><h1>This link can no longer be used</h1>
@@ -64,6 +63,7 @@ GONE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 </main></body></html>"""
 
 UNKNOWN_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<link rel="icon" href="data:,">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Link not found</title><link rel="stylesheet" href="/caller/caller.css"></head>
 <body data-state="error"><main class="screen"><h1>Link not found</h1>

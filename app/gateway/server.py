@@ -191,9 +191,7 @@ class Gateway:
             }
             for s in self.desk.ice_servers
         ]
-        page = render_page(
-            view, organisation=self.desk.settings.organisation, base=base, ice_servers=ice
-        )
+        page = render_page(view, base=base, ice_servers=ice)
         response = web.Response(text=page, content_type="text/html")
         if view.device is not None:
             response.set_cookie(

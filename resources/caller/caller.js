@@ -766,19 +766,11 @@ function readConfig() {
   return config;
 }
 
-/** Words that depend on the kind of link: the server sends the consent text itself. */
+/** Styles that depend on the kind of link. Every consent word comes from the server, so
+ * the hash it records covers all the caller read. */
 function fitWordsToLink(config) {
   document.body.dataset.kind = config.kind === "officer" ? "officer" : "caller";
   document.body.classList.toggle("location-only", Boolean(config.location_only));
-  let heading;
-  if (config.location_only) {
-    heading = "Share your location with the control room";
-  } else if (config.kind === "officer") {
-    heading = "Share your camera with the control room";
-  } else {
-    heading = "Show the control room what is happening";
-  }
-  $("consent-heading").textContent = heading;
 }
 
 function main() {
