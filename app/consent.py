@@ -93,8 +93,7 @@ def consent_text(link: CallerLink, organisation: str) -> ConsentText:
         "Show the control room what is happening",
         points,
         (
-            f"{organisation} asks to see what is happening where you are, to send the right "
-            "help.",
+            f"{organisation} asks to see what is happening where you are, to send the right help.",
             "If you agree, this phone shares live video from its camera and its location "
             "with the control room until you press End. No sound is shared.",
             "What you share is recorded and may be used as evidence.",

@@ -133,7 +133,13 @@ class CallerLink:
 
 
 def mask_phone(phone: str | None) -> str | None:
-    return None if not phone else phone[:3] + "•" * max(0, len(phone) - 6) + phone[-3:]
+    """The first three and last three characters; a number too short to spare them is
+    hidden whole."""
+    if not phone:
+        return None
+    if len(phone) <= 8:
+        return "•" * len(phone)
+    return phone[:3] + "•" * (len(phone) - 6) + phone[-3:]
 
 
 class LinkBook:
@@ -252,14 +258,24 @@ class LinkBook:
             raise GoneLinkError("expired", link.id)
 
     def set_state(self, link_id: str, state: LinkState, reason: str | None = None) -> CallerLink:
-        """Move a link on. A final state is never left; ending records when and why."""
-        current = self.get(link_id)
-        if current.state in FINAL_STATES:
-            return current
-        changes: dict[str, Any] = {"state": state.value}
-        if state in FINAL_STATES:
-            changes.update(ended_at=self._clock(), end_reason=reason)
-        self._table.update(link_id, changes)
+        """Move a link on. A final state is never left, even when another process ended
+        the link a moment ago (the update is conditional); ending records when and why."""
+        self.get(link_id)  # an unknown link is an error, not a silent no-op
+        final = [s.value for s in FINAL_STATES]
+        marks = ", ".join("?" for _ in final)
+        ending = state in FINAL_STATES
+        self._db.execute(
+            "UPDATE links SET state = ?, ended_at = ?, end_reason = ? "
+            f"WHERE id = ? AND state NOT IN ({marks})",
+            [
+                state.value,
+                self._clock() if ending else None,
+                reason if ending else None,
+                link_id,
+                *final,
+            ],
+        )
+        self._db.conn.commit()
         return self.get(link_id)
 
     def revoke(self, link_id: str, reason: str = "revoked by the control room") -> CallerLink:

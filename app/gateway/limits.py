@@ -77,6 +77,8 @@ def parse_json(body: bytes) -> dict[str, Any]:
         data = json.loads(body, parse_constant=_reject_constant)
     except (ValueError, UnicodeDecodeError) as exc:
         raise RefusedError(400, f"body is not JSON: {exc}") from None
+    except RecursionError:
+        raise RefusedError(400, "body is nested too deeply") from None
     if not isinstance(data, dict):
         raise RefusedError(400, "body is not a JSON object")
     return data
@@ -93,9 +95,13 @@ def _required(data: dict[str, Any], key: str) -> float:
         raise RefusedError(422, f"{key} is missing")
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise RefusedError(422, f"{key} must be a number")
-    if not math.isfinite(value):
+    try:
+        number = float(value)  # an integer beyond a float's range overflows here
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
         raise RefusedError(422, f"{key} must be finite")
-    return float(value)
+    return number
 
 
 def parse_location(body: bytes, *, now: float | None = None) -> Location:

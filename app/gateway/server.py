@@ -143,6 +143,9 @@ class Gateway:
             if exc.status < 500:
                 self._log_refusal(request, exc.status, exc.reason)
             response = web.json_response({"error": exc.reason}, status=exc.status)
+        except Exception:  # a bug: the caller gets a plain 500, the log gets the detail
+            log.exception("gateway failed on %s %s", request.method, mask_token(request.path))
+            response = web.json_response({"error": "internal error"}, status=500)
         response.headers.update(SECURITY_HEADERS)
         return response
 

@@ -67,10 +67,13 @@ class WhipSession:
         """Our SDP answer to the phone's offer, with our candidates in it (no trickle)."""
         try:
             parsed = SessionDescription.parse(offer_sdp)
-        except (ValueError, IndexError, KeyError) as exc:
-            raise RefusedError(400, f"the offer is not SDP: {exc}") from None
+        # aiortc's parser asserts on some malformed lines (a bare "m=video")
+        except (ValueError, IndexError, KeyError, AssertionError) as exc:
+            await self.close()
+            raise RefusedError(400, f"the offer is not SDP: {exc or type(exc).__name__}") from None
         kinds = [media.kind for media in parsed.media]
         if "video" not in kinds:
+            await self.close()
             raise RefusedError(400, f"the offer has no video (only {kinds or 'nothing'})")
         if self._preferred is not None:
             transceiver = self._pc.addTransceiver("video", direction="recvonly")

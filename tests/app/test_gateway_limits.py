@@ -194,12 +194,6 @@ def test_parse_json_gives_the_object() -> None:
     assert parse_json(b'{"answer": "agree", "n": [1, 2]}') == {"answer": "agree", "n": [1, 2]}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/gateway/limits.py parse_json (lines 76-79) catches ValueError and "
-    "UnicodeDecodeError only: a body nested deeper than Python's recursion limit (4 KiB of "
-    "'[') raises RecursionError out of it, which the server turns into a 500 instead of 400.",
-)
 def test_deeply_nested_body_is_400() -> None:
     """In: a 4 KiB body of nothing but "[" (within the gateway's JSON size limit).
     Out: RefusedError 400, like any other body that is not a JSON object."""
@@ -209,12 +203,6 @@ def test_deeply_nested_body_is_400() -> None:
     assert refused.value.status == 400
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/gateway/limits.py _required (line 96): math.isfinite() on a JSON integer too "
-    "large for a float (e.g. 1 followed by 400 zeros) raises OverflowError, which escapes "
-    "parse_location and becomes a 500 instead of a 422.",
-)
 def test_integer_too_large_for_a_float_is_422() -> None:
     """In: a fix whose lat is the integer 10**400 (valid JSON, 401 digits).
     Out: RefusedError 422 (a value out of range), not another exception."""

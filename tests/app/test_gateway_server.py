@@ -812,12 +812,6 @@ def test_access_log_masks_the_token(serve: Serve) -> None:
 # -- bugs found -------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/gateway/whip.py line 70 catches ValueError, IndexError and KeyError from "
-    "aiortc's SessionDescription.parse, but a malformed m= line ('m=video' alone) makes it "
-    "raise AssertionError: the gateway answers 500 with an ERROR traceback instead of 400.",
-)
 def test_malformed_media_line_is_400(serve: Serve) -> None:
     """In: a consented caller link; a WHIP offer "v=0\\r\\nm=video\\r\\n" (an m-line with
     no port, protocol or formats).
@@ -833,13 +827,6 @@ def test_malformed_media_line_is_400(serve: Serve) -> None:
     serve(scenario)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/gateway/limits.py: parse_json (lines 76-79) lets RecursionError out for a "
-    "deeply nested body, and _required (line 96) lets OverflowError out of math.isfinite for "
-    "an integer beyond float range; the location (and consent) endpoints answer 500 with an "
-    "ERROR traceback instead of 400 / 422.",
-)
 @pytest.mark.parametrize(
     ("body", "status"),
     [

@@ -283,12 +283,6 @@ def test_conditional_update_settles_a_simultaneous_open(
         second_db.close()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/links.py LinkBook.set_state (lines 256-262) reads the state, then updates "
-    "unconditionally: a revocation committed by another process in between is overwritten, "
-    "so a final state is left. The UPDATE should be conditional on the state not being final.",
-)
 def test_final_state_from_another_connection_is_not_overwritten(
     db_path: Path, clock: Clock, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -365,12 +359,6 @@ def test_public_view_masks_the_phone(book: LinkBook) -> None:
     assert book.create(name="No phone")[0].public()["phone"] is None
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="app/links.py mask_phone (line 136) keeps the first and last three characters and "
-    'masks max(0, len-6): a number of 6 characters or fewer comes out whole ("123456"), '
-    'shorter ones even repeated ("12345" -> "123345"); public() then shows it in full.',
-)
 @pytest.mark.parametrize("phone", ["123456", "12345"])
 def test_public_view_never_shows_a_short_phone_in_full(book: LinkBook, phone: str) -> None:
     """In: a link whose phone is a short number (6 or 5 characters, e.g. an extension).
