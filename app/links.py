@@ -212,6 +212,13 @@ class LinkBook:
             links = [k for k in links if k.state not in FINAL_STATES and now < k.usable_until]
         return links
 
+    def id_for(self, token: str) -> str | None:
+        """The id of the link a token belongs to, for log lines; None if unknown."""
+        rows = self._db.execute(
+            "SELECT id FROM links WHERE token_sha256 = ?", [token_hash(token)]
+        ).fetchall()
+        return str(rows[0][0]) if rows else None
+
     def _by_token(self, token: str) -> tuple[CallerLink, str | None]:
         rows = list(self._table.rows_where("token_sha256 = ?", [token_hash(token)]))
         if not rows:

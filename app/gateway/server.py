@@ -130,7 +130,10 @@ class Gateway:
         try:
             response = await handler(request)
         except RefusedError as exc:
-            self._log_refusal(request, exc.status, exc.reason)
+            token = request.match_info.get("token")
+            # Name the link in the log (not for floods: their log lines are cheap on purpose).
+            link_id = self.desk.links.id_for(token) if token and exc.status != 429 else None
+            self._log_refusal(request, exc.status, exc.reason, link_id)
             response = web.json_response({"error": exc.reason}, status=exc.status)
             if exc.retry_after_s is not None:
                 response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
