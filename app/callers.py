@@ -16,6 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypedDict, Unpack
 
 import sqlite_utils
 from aiortc import RTCIceServer
@@ -97,27 +98,9 @@ class CallerDesk:
 
     # -- the control room's side --------------------------------------------------------
 
-    def invite(
-        self,
-        *,
-        name: str,
-        phone: str | None = None,
-        incident: str | None = None,
-        location_only: bool = False,
-        officer: bool = False,
-        created_by: str | None = None,
-    ) -> tuple[CallerLink, str]:
+    def invite(self, *, name: str, **more: Unpack[LinkRequest]) -> tuple[CallerLink, str]:
         """A new one-time link and its address (shown once: only its hash is kept)."""
-        return make_link(
-            self.links,
-            self.settings,
-            name=name,
-            phone=phone,
-            incident=incident,
-            location_only=location_only,
-            officer=officer,
-            created_by=created_by,
-        )
+        return make_link(self.links, self.settings, name=name, **more)
 
     @property
     def ice_servers(self) -> list[RTCIceServer]:
@@ -321,27 +304,30 @@ class CallerDesk:
                     await self._finish(link)
 
 
+class LinkRequest(TypedDict, total=False):
+    """What an invitation may say beyond the caller's name."""
+
+    phone: str | None
+    incident: str | None
+    location_only: bool
+    officer: bool
+    created_by: str | None
+
+
 def make_link(
-    links: LinkBook,
-    settings: GatewaySettings,
-    *,
-    name: str,
-    phone: str | None = None,
-    incident: str | None = None,
-    location_only: bool = False,
-    officer: bool = False,
-    created_by: str | None = None,
+    links: LinkBook, settings: GatewaySettings, *, name: str, **more: Unpack[LinkRequest]
 ) -> tuple[CallerLink, str]:
     """A new link and its address: shared by the wall's dialog and `vigil link create`."""
+    officer = more.get("officer", False)
     link, token = links.create(
         name=name,
         kind=LinkKind.OFFICER if officer else LinkKind.CALLER,
-        phone=phone,
-        incident=incident,
-        location_only=location_only,
+        phone=more.get("phone"),
+        incident=more.get("incident"),
+        location_only=more.get("location_only", False),
         valid_minutes=settings.link_valid_minutes,
         session_s=3600
         * (settings.officer_shift_hours if officer else settings.caller_session_hours),
-        created_by=created_by,
+        created_by=more.get("created_by"),
     )
     return link, f"{settings.public_url}/c/{token}"
