@@ -1,7 +1,28 @@
-"""`python -m tests.benchmarks` (what `make bench` runs): the wall benchmark."""
+"""`python -m tests.benchmarks` (what `make bench` runs): the wall benchmark, then the caller
+benchmark.
+
+    python -m tests.benchmarks [OPTIONS]          both; OPTIONS go to the wall benchmark
+                                                  (--quick also makes the caller run quick)
+    python -m tests.benchmarks wall [OPTIONS]     the wall benchmark alone
+    python -m tests.benchmarks caller [OPTIONS]   the caller benchmark alone
+"""
 
 import sys
 
-from tests.benchmarks.bench_wall import main
+from tests.benchmarks import bench_caller, bench_wall
 
-sys.exit(main())
+
+def main(argv: list[str]) -> int:
+    if argv and argv[0] == "wall":
+        return bench_wall.main(argv[1:])
+    if argv and argv[0] == "caller":
+        return bench_caller.main(argv[1:])
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__)
+        return 0
+    status = bench_wall.main(argv)
+    print()
+    return bench_caller.main(["--quick"] if "--quick" in argv else []) or status
+
+
+sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,217 @@
+"""The caller benchmark's baseline: the same phone stream into a bare aiortc RTCPeerConnection.
+
+No Qt, no gateway, no feed: a plain asyncio loop with an aiohttp server on loopback
+(plain HTTP: 127.0.0.1 is a secure context, so the page may open the camera) that serves
+a page doing what the caller page's video half does (same camera constraints, preview,
+send-only transceiver, non-trickle offer after ICE gathering) and answers its WHIP POST
+with a default RTCPeerConnection, media offered on 127.0.0.1 as the gateway does. The
+track's frames are received and discarded; only the frame number is read from one row of
+the Y plane (no conversion), so its delay can be set beside the wall's.
+
+Files in the work folder, as with caller_wall.py: bare.json (the page's address),
+`painted-0` at the first frame, `window-start`, `window-done`; it stops on `stop`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import av
+import numpy as np
+from aiohttp import web
+from aiortc import RTCPeerConnection, RTCSessionDescription
+
+from tests.benchmarks import measure
+from tests.benchmarks.caller_card import read_luma_number
+from tests.benchmarks.caller_wall import cpu_by_group, usage, usage_delta
+
+PAGE = """<!doctype html>
+<html><head><meta charset="utf-8"><title>bare receiver</title></head>
+<body><video id="preview" muted playsinline autoplay></video>
+<script>
+"use strict";
+async function start() {
+  const stream = await navigator.mediaDevices.getUserMedia({
+    video: {facingMode: {ideal: "environment"}, width: {ideal: 1280}, height: {ideal: 720}},
+    audio: false,
+  });
+  const track = stream.getVideoTracks()[0];
+  const preview = document.getElementById("preview");
+  preview.srcObject = stream;
+  preview.play().catch(() => {});
+  const pc = new RTCPeerConnection({iceServers: []});
+  pc.addTransceiver(track, {direction: "sendonly", streams: [stream]});
+  await pc.setLocalDescription(await pc.createOffer());
+  await new Promise((resolve) => {
+    if (pc.iceGatheringState === "complete") return resolve();
+    const timer = setTimeout(resolve, 2000);
+    pc.addEventListener("icegatheringstatechange", () => {
+      if (pc.iceGatheringState === "complete") { clearTimeout(timer); resolve(); }
+    });
+  });
+  const response = await fetch("/whip", {method: "POST", body: pc.localDescription.sdp,
+                                         headers: {"Content-Type": "application/sdp"}});
+  await pc.setRemoteDescription({type: "answer", sdp: await response.text()});
+}
+</script></body></html>
+"""
+
+
+class Receiver:
+    def __init__(self, workdir: Path, seconds: float, settle_s: float) -> None:
+        self.workdir = workdir
+        self.seconds = seconds
+        self.settle_s = settle_s
+        self.pcs: list[RTCPeerConnection] = []
+        self.events: dict[str, float] = {}
+        self.frames: list[tuple[int, float, int, int]] = []
+        self.count = 0
+        self.window: dict[str, Any] = {}
+        self.codec: str | None = None
+        self.tasks: set[asyncio.Task[None]] = set()
+
+    def event(self, name: str) -> None:
+        self.events.setdefault(name, time.monotonic())
+
+    async def page(self, _request: web.Request) -> web.Response:
+        return web.Response(text=PAGE, content_type="text/html")
+
+    async def whip(self, request: web.Request) -> web.Response:
+        self.event("whip_in")
+        pc = RTCPeerConnection()
+        self.pcs.append(pc)
+
+        def track(track: Any) -> None:
+            if track.kind == "video":
+                task = asyncio.ensure_future(self.receive(track))
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
+
+        def ice() -> None:
+            self.event(f"ice_{pc.iceConnectionState}")
+
+        def connection() -> None:
+            self.event(f"pc_{pc.connectionState}")
+
+        pc.on("track", track)
+        pc.on("iceconnectionstatechange", ice)
+        pc.on("connectionstatechange", connection)
+
+        await pc.setRemoteDescription(RTCSessionDescription(await request.text(), "offer"))
+        await pc.setLocalDescription(await pc.createAnswer())
+        sdp = pc.localDescription.sdp
+        video = next((line for line in sdp.splitlines() if line.startswith("a=rtpmap:")), "")
+        self.codec = video.split(" ", 1)[-1].split("/")[0].lower() or None
+        self.event("whip_out")
+        return web.Response(status=201, text=sdp, content_type="application/sdp")
+
+    async def receive(self, track: Any) -> None:
+        while True:
+            try:
+                frame = await track.recv()
+            except Exception:  # the track ended
+                return
+            now = time.monotonic()
+            if not isinstance(frame, av.VideoFrame):
+                continue
+            self.count += 1
+            if self.count == 1:
+                self.event("first_decoded")
+                (self.workdir / "painted-0").touch()
+                asyncio.get_event_loop().call_later(self.settle_s, self.start_window)
+            if "end" not in self.window:
+                plane = frame.planes[0]
+                luma = np.frombuffer(memoryview(plane), np.uint8).reshape(
+                    frame.height, plane.line_size
+                )
+                number = read_luma_number(luma, frame.width, frame.height)
+                self.frames.append((number, now, frame.width, frame.height))
+
+    def start_window(self) -> None:
+        self.window.update(
+            start=time.monotonic(), cpu=measure.snapshot(), usage=usage(), count=self.count
+        )
+        (self.workdir / "window-start").touch()
+        asyncio.get_event_loop().call_later(self.seconds, self.end_window)
+
+    def end_window(self) -> None:
+        groups = dict.fromkeys(measure.thread_cpu_s(), "other")
+        for thread in threading.enumerate():
+            if thread.native_id is None:
+                continue
+            if thread is threading.main_thread():
+                groups[thread.native_id] = "gui"
+            elif thread.name.endswith("-decoder"):
+                groups[thread.native_id] = "decode"
+        self.window.update(
+            end=time.monotonic(),
+            cpu_end=measure.snapshot(),
+            usage_end=usage(),
+            count_end=self.count,
+            groups=groups,
+        )
+        (self.workdir / "window-done").touch()
+
+
+async def serve(args: argparse.Namespace) -> dict[str, Any]:
+    from app.gateway.ice import offer_addresses
+    from tests.servers import free_port
+
+    offer_addresses(["127.0.0.1"])  # as the gateway does: media on loopback only
+    workdir = Path(args.workdir)
+    receiver = Receiver(workdir, args.seconds, args.settle)
+    app = web.Application()
+    app.router.add_get("/", receiver.page)
+    app.router.add_post("/whip", receiver.whip)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    port = free_port()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    (workdir / "bare.json.part").write_text(json.dumps({"url": f"http://127.0.0.1:{port}/"}))
+    os.replace(workdir / "bare.json.part", workdir / "bare.json")
+    while not (workdir / "stop").exists():
+        await asyncio.sleep(0.05)
+    for pc in receiver.pcs:
+        await pc.close()
+    await runner.cleanup()
+    result: dict[str, Any] = {"events": receiver.events, "codec": receiver.codec}
+    window = receiver.window
+    if "end" in window:
+        result["stream"] = {
+            "window": [window["start"], window["end"]],
+            "seconds": window["end"] - window["start"],
+            "cpu_s": window["cpu_end"].process_s - window["cpu"].process_s,
+            "machine_busy_s": window["cpu_end"].machine_busy_s - window["cpu"].machine_busy_s,
+            "cpu_by_thread": cpu_by_group(window["cpu"], window["cpu_end"], window["groups"]),
+            "usage": usage_delta(window["usage"], window["usage_end"]),
+            "frames": window["count_end"] - window["count"],
+            "received": [list(f) for f in receiver.frames],
+        }
+    result["peak_rss_mb"] = measure.peak_rss_mb()
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--workdir", required=True)
+    parser.add_argument("--seconds", type=float, default=30.0)
+    parser.add_argument("--settle", type=float, default=2.0)
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
+    result = asyncio.run(serve(args))
+    (Path(args.workdir) / "bare-result.json").write_text(json.dumps(result))
+    sys.stdout.flush()
+    os._exit(0)
+
+
+if __name__ == "__main__":
+    main()
