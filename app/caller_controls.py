@@ -12,7 +12,7 @@ import logging
 from collections.abc import Coroutine
 from typing import Any
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.feeds import FeedService
@@ -96,6 +96,7 @@ class CallerControls(QObject):
             QMessageBox.StandardButton.Cancel,
             self._window,
         )
+        box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         end = box.addButton("End stream", QMessageBox.ButtonRole.DestructiveRole)
         box.setDefaultButton(QMessageBox.StandardButton.Cancel)
 
