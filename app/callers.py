@@ -66,6 +66,20 @@ class Call:
         self.session: WhipSession | None = None
         self.finished = False
         """Whether the link has ended for good (the feed then stays ENDED)."""
+        self._received: tuple[float, int] | None = None
+
+    async def measure_bitrate(self) -> None:
+        """The feed's bitrate from the session's byte count (frames come decoded)."""
+        session = self.session
+        if session is None:
+            self._received = None
+            self.feed.stats.bitrate_bps = 0.0
+            return
+        now, total = time.monotonic(), await session.bytes_received()
+        if self._received is not None and now > self._received[0]:
+            delta = max(0, total - self._received[1])
+            self.feed.stats.bitrate_bps = delta * 8 / (now - self._received[0])
+        self._received = (now, total)
 
 
 class CallerDesk:
@@ -191,6 +205,7 @@ class CallerDesk:
         session = WhipSession(
             ice_servers=self._ice_servers,
             preferred_codec=self.settings.video_codec,
+            start_kbps=self.settings.video_start_kbps or None,
             on_track=call.source.attach,
             on_state=lambda state: self._on_session_state(call, session, state),
         )
@@ -297,6 +312,7 @@ class CallerDesk:
             for link_id, call in list(self._calls.items()):
                 if call.finished:
                     continue
+                await call.measure_bitrate()
                 link = self.links.get(link_id)
                 if link.state not in FINAL_STATES and now >= link.usable_until:
                     link = self.links.set_state(link_id, LinkState.ENDED, "the link expired")

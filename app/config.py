@@ -51,6 +51,7 @@ _GATEWAY_KEYS = {
     "caller_session_hours",
     "officer_shift_hours",
     "video_codec",
+    "video_start_kbps",
     "ice_addresses",
     "ice_servers",
 }
@@ -83,6 +84,8 @@ class GatewaySettings:
     officer_shift_hours: float = 12.0
     video_codec: str | None = None
     """Preferred codec ("video/VP8", "video/H264"), or None for the phone's first choice."""
+    video_start_kbps: int = 2000
+    """The phone's encoder starts at this bitrate (0: its own 300 kbit/s, and 360p)."""
     ice_addresses: tuple[str, ...] | None = None
     """Addresses offered for media; None offers every address but loopback."""
     ice_servers: tuple[IceServer, ...] = ()
@@ -281,6 +284,13 @@ def _gateway(table: dict[str, object], fail: Callable[[str, str], NoReturn]) -> 
         ):
             fail(key, f"must be a number from {low:g} to {high:g}")
         numbers[key] = float(value)
+    start_kbps = table.get("video_start_kbps", GatewaySettings.video_start_kbps)
+    if (
+        isinstance(start_kbps, bool)
+        or not isinstance(start_kbps, int)
+        or not (start_kbps == 0 or 100 <= start_kbps <= 20000)
+    ):
+        fail("video_start_kbps", "must be a whole number of kbit/s from 100 to 20000, or 0")
     codec = table.get("video_codec", "any")
     if codec not in VIDEO_CODECS:
         fail("video_codec", f"expected one of {', '.join(VIDEO_CODECS)}")
@@ -319,6 +329,7 @@ def _gateway(table: dict[str, object], fail: Callable[[str, str], NoReturn]) -> 
         caller_session_hours=numbers["caller_session_hours"],
         officer_shift_hours=numbers["officer_shift_hours"],
         video_codec=VIDEO_CODECS[codec],
+        video_start_kbps=start_kbps,
         ice_addresses=tuple(addresses) if addresses is not None else None,
         ice_servers=tuple(ice_servers),
     )

@@ -96,16 +96,13 @@ class WebRtcSource:
         return self._handoff.dropped
 
     async def _receive(self, track: MediaStreamTrack, ended: asyncio.Event) -> None:
-        stats = self.feed.stats
+        # Frames come decoded, without their encoded size: the peer connection's own
+        # statistics give the bitrate (app/callers.py reads them).
         try:
             while True:
                 frame = await track.recv()
-                if not isinstance(frame, av.VideoFrame):
-                    continue
-                arrived = time.monotonic()
-                # The encoded size is not handed over; count the frame so the rate shows.
-                stats.on_packet(0, arrived)
-                self._handoff.put(frame, arrived)
+                if isinstance(frame, av.VideoFrame):
+                    self._handoff.put(frame, time.monotonic())
         except MediaStreamError:
             log.info("feed %s: the sender's video track ended", self.feed.name)
         finally:

@@ -216,3 +216,23 @@ def test_revoked_link_ends_the_stream(desk: Desk, browser: Any) -> None:
     desk.wall.wait_for(lambda s: desk.caller(s)["state"] == "ended", timeout=10)
     page.wait_for_selector("body[data-state=ended]", timeout=15_000)
     context.close()
+
+
+def test_caller_starts_at_720p_and_reports_its_bitrate(desk: Desk, browser: Any) -> None:
+    """In: a phone whose camera gives 1280x720 (Chromium's fake camera, asked for 720p),
+    with the gateway's default start bitrate in its answer.
+    Out: the caller's feed is 1280x720 within seconds of going live (not 360p for the
+    first 20 s, which is what Chromium's own 300 kbit/s start gives), and `vigil status`
+    shows a bitrate measured from the session, not 0."""
+    context = phone(browser)
+    page = context.new_page()
+    page.goto(desk.link("--name", "Lee"))
+    page.click("#agree")
+    status = desk.wall.wait_for(
+        lambda s: bool(
+            (c := desk.caller(s)) and c["width"] == 1280 and c["bitrate_kbps"] > 300
+        ),
+        timeout=15,
+    )
+    assert desk.caller(status)["height"] == 720
+    context.close()
