@@ -14,16 +14,15 @@ loopback; its page reports when each frame was captured (caller_phone.py). Then:
    decodes (caller_bare.py), for as long, in a fresh process: its delay to the decoded
    frame and its CPU beside the wall's.
 
-Each is done twice: as the product is, and with the answer hinting Chromium's start
-bitrate (`x-google-start-bitrate`, added by the phone page; the gateway does not send it).
-As is, Chromium starts its estimate at 300 kbit/s and aiortc's REMB raises it slowly, so
-the camera's 720p is sent as 640x360 for about 20 s and 960x540 after; the hint makes it
-send 1280x720 from the first frame, which is what "CPU per caller stream at 720p" needs.
+Both receivers answer as the gateway does, with `x-google-start-bitrate` at the default
+`GatewaySettings.video_start_kbps` (the bare one through the gateway's own
+`with_start_bitrate`), so Chromium sends both the same stream: 1280x720 from the first
+frame. The tables show the resolution each actually received.
 
     python -m tests.benchmarks caller [--seconds 30] [--trials 5] [--layout 3x3] [--quick]
-                                      [--no-baseline] [--no-hint] [--out FILE]
+                                      [--no-baseline] [--out FILE]
 
-It takes about 2.5 minutes, prints tables and writes bench-results/caller-<timestamp>.json.
+It takes about 1.5 minutes, prints tables and writes bench-results/caller-<timestamp>.json.
 It is never a pass/fail test: the issue's targets (first frame <= 1.5 s after Agree, delay
 p50 <= 150 ms on loopback) are printed beside the figures, not asserted.
 """
@@ -40,6 +39,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from app.config import GatewaySettings
 from tests.benchmarks import caller_report, report
 from tests.benchmarks.bench_wall import _child_env
 from tests.benchmarks.caller_card import CardSpec, ensure_card
@@ -49,8 +49,6 @@ ROOT = RESULTS_DIR.parent
 SETTLE_S = 2.0
 TARGET_FIRST_FRAME_MS = 1500
 TARGET_DELAY_P50_MS = 150
-HINT_KBPS = 2500
-"""The start bitrate the second run's answers hint: Chromium's own ceiling for 720p VP8."""
 
 
 def _progress(message: str) -> None:
@@ -68,13 +66,7 @@ def _wait_file(path: Path, process: subprocess.Popen[bytes], timeout_s: float) -
 
 
 def run_phase(
-    name: str,
-    *,
-    receiver: list[str],
-    phone_args: list[str],
-    card: Path,
-    workdir: Path,
-    limit_s: float,
+    name: str, receiver: list[str], *, card: Path, workdir: Path, limit_s: float
 ) -> tuple[dict[str, Any], dict[str, Any]]:
     """One receiver process and the phone against it; both their results."""
     workdir.mkdir()
@@ -88,21 +80,12 @@ def run_phase(
         stdout=log,
         stderr=subprocess.STDOUT,
     )
+    phone_command = [sys.executable, "-m", "tests.benchmarks.caller_phone"]
+    phone_command += ["--workdir", str(workdir), "--card", str(card), "--mode", name]
     try:
         _wait_file(ready, process, 30)
         phone = subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "tests.benchmarks.caller_phone",
-                "--workdir",
-                str(workdir),
-                "--card",
-                str(card),
-                "--mode",
-                name,
-                *phone_args,
-            ],
+            phone_command,
             cwd=ROOT,
             env=env,
             capture_output=True,
@@ -133,61 +116,35 @@ def run_phase(
 def run_stream(
     receiver: str,
     *,
-    variant: str,
-    kbps: int,
     trials: int,
-    seconds: float,
-    layout: str,
+    args: argparse.Namespace,
     card: Path,
     workdir: Path,
-    spec: CardSpec,
     document: dict[str, Any],
 ) -> dict[str, Any]:
     """One receiver process with its own phone; its summary (and the Agree trials' table
     into `document` when there were trials)."""
-    common = ["--seconds", str(seconds), "--settle", str(SETTLE_S)]
-    phone_args = ["--answer-kbps", str(kbps)]
-    if receiver == "vigil wall":
-        command = [
-            "tests.benchmarks.caller_wall",
-            *common,
-            "--trials",
-            str(trials),
-            "--layout",
-            layout,
-            "--idle",
-            "0" if kbps else "3",
-        ]
-        limit = 60 + trials * 25 + seconds + 60
-        result, phone = run_phase(
-            "vigil",
-            receiver=command,
-            phone_args=phone_args,
-            card=card,
-            workdir=workdir,
-            limit_s=limit,
-        )
+    spec = CardSpec()
+    wall = receiver == "vigil wall"
+    command = [
+        "tests.benchmarks.caller_wall" if wall else "tests.benchmarks.caller_bare",
+        *("--seconds", str(args.seconds), "--settle", str(SETTLE_S)),
+        *(("--trials", str(trials), "--layout", args.layout) if wall else ()),
+    ]
+    result, phone = run_phase(
+        "vigil" if wall else "bare",
+        command,
+        card=card,
+        workdir=workdir,
+        limit_s=60 + trials * 25 + args.seconds + 60,
+    )
+    if wall:
         if trials:
-            document.setdefault("first_frame", {})[variant] = caller_report.first_frame(
-                result, phone, trials, spec
-            )
+            document["first_frame"] = caller_report.first_frame(result, phone, trials, spec)
         summary = caller_report.wall_stream(result, phone, spec)
     else:
-        command = ["tests.benchmarks.caller_bare", *common]
-        result, phone = run_phase(
-            "bare",
-            receiver=command,
-            phone_args=phone_args,
-            card=card,
-            workdir=workdir,
-            limit_s=60 + seconds + 60,
-        )
         summary = caller_report.bare_stream(result, phone, spec)
-    summary["answer_hinted"] = phone["trials"][-1].get("answer_hinted")
-    document["raw"][f"{receiver} ({variant})"] = {
-        "receiver": _trimmed(result),
-        "phone": _trimmed(phone),
-    }
+    document["raw"][receiver] = {"receiver": _trimmed(result), "phone": _trimmed(phone)}
     return summary
 
 
@@ -202,12 +159,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--layout", default="3x3", help="the wall's layout (default 3x3)")
     parser.add_argument("--quick", action="store_true", help="2 trials and a 10 s stream")
     parser.add_argument("--no-baseline", action="store_true", help="measure the wall only")
-    parser.add_argument(
-        "--no-hint", action="store_true", help="skip the 720p run (start-bitrate hint)"
-    )
     parser.add_argument("--out", type=Path, help="JSON file (default bench-results/caller-*.json)")
     args = parser.parse_args(argv)
-    seconds = args.seconds or (10.0 if args.quick else 30.0)
+    began = time.monotonic()
+    args.seconds = args.seconds or (10.0 if args.quick else 30.0)
     trials = args.trials or (2 if args.quick else 5)
     out = args.out or RESULTS_DIR / f"caller-{time.strftime('%Y%m%d-%H%M%S')}.json"
     spec = CardSpec()
@@ -217,11 +172,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         "started": report.timestamp(),
         "machine": report.machine_info(),
         "settings": {
-            "seconds": seconds,
+            "seconds": args.seconds,
             "trials": trials,
             "settle_s": SETTLE_S,
             "layout": args.layout,
             "wall_size": [1920, 1080],
+            "answer_start_kbps": GatewaySettings().video_start_kbps,
             "card": {
                 "path": str(card.relative_to(ROOT)),
                 "width": spec.width,
@@ -235,61 +191,52 @@ def main(argv: Sequence[str] | None = None) -> int:
             },
             "argv": list(argv if argv is not None else sys.argv[1:]),
         },
+        "streams": [],
+        "raw": {},
     }
-    machine = document["machine"]
     _progress(
-        f"caller benchmark: {trials} Agree trials, then {seconds:g} s streams (wall, bare "
-        f"aiortc) of a {spec.width}x{spec.height}@{spec.fps} card, on {machine['nproc']} cores"
+        f"caller benchmark: {trials} Agree trials, then {args.seconds:g} s streams (wall, bare "
+        f"aiortc) of a {spec.width}x{spec.height}@{spec.fps} card, on "
+        f"{document['machine']['nproc']} cores"
     )
-    variants = [("as is", 0)] + ([] if args.no_hint else [("720p hint", HINT_KBPS)])
     receivers = ["vigil wall"] + ([] if args.no_baseline else ["bare aiortc"])
-    document["streams"] = []
-    document["raw"] = {}
     with tempfile.TemporaryDirectory(prefix="vigil-caller-", dir="/tmp") as tmp:
-        for variant, kbps in variants:
-            for receiver in receivers:
-                first = receiver == "vigil wall"
-                label = f"{receiver} ({variant})"
-                _progress(
-                    f"{label}: {f'{trials} Agree trials, then ' if first else ''}"
-                    f"a {seconds:g} s stream ..."
+        for receiver in receivers:
+            first = receiver == "vigil wall"
+            _progress(
+                f"{receiver}: {f'{trials} Agree trials, then ' if first else ''}"
+                f"a {args.seconds:g} s stream ..."
+            )
+            started = time.monotonic()
+            try:
+                summary = run_stream(
+                    receiver,
+                    trials=trials if first else 0,
+                    args=args,
+                    card=card,
+                    workdir=Path(tmp) / receiver.replace(" ", "-"),
+                    document=document,
                 )
-                started = time.monotonic()
-                try:
-                    summary = run_stream(
-                        receiver,
-                        variant=variant,
-                        kbps=kbps,
-                        trials=trials if first else 0,
-                        seconds=seconds,
-                        layout=args.layout,
-                        card=card,
-                        workdir=Path(tmp) / f"{len(document['streams'])}",
-                        spec=spec,
-                        document=document,
-                    )
-                except (RuntimeError, subprocess.TimeoutExpired, KeyError) as exc:
-                    _progress(f"{label}: FAILED: {exc}")
-                    summary = {"error": str(exc)}
-                document["streams"].append(
-                    {"receiver": receiver, "variant": variant, "answer_kbps": kbps, **summary}
-                )
-                _progress(f"{label}: done in {time.monotonic() - started:.0f} s")
-                report.write_json(out, document)  # after each, so an interrupted run keeps some
+            except (RuntimeError, subprocess.TimeoutExpired, KeyError) as exc:
+                _progress(f"{receiver}: FAILED: {exc}")
+                summary = {"error": str(exc)}
+            document["streams"].append({"receiver": receiver, **summary})
+            _progress(f"{receiver}: done in {time.monotonic() - started:.0f} s")
+            report.write_json(out, document)  # after each, so an interrupted run keeps some
     document["finished"] = report.timestamp()
+    document["elapsed_s"] = time.monotonic() - began
     report.write_json(out, document)
     print(caller_report.format_tables(document))
     print()
     print(_targets(document))
     print()
-    print(caller_report.LEGEND)
-    print(f"\nJSON: {out}")
+    print(caller_report.legend(document))
+    print(f"\nJSON: {out} (the run took {document['elapsed_s']:.0f} s)")
     return 0
 
 
 def _targets(document: dict[str, Any]) -> str:
-    as_is = (document.get("first_frame") or {}).get("as is", {})
-    first = as_is.get("agree_to_paint_ms", {}).get("p50")
+    first = (document.get("first_frame") or {}).get("agree_to_paint_ms", {}).get("p50")
     wall: dict[str, Any] = next(
         (
             s

@@ -4,9 +4,12 @@ No Qt, no gateway, no feed: a plain asyncio loop with an aiohttp server on loopb
 (plain HTTP: 127.0.0.1 is a secure context, so the page may open the camera) that serves
 a page doing what the caller page's video half does (same camera constraints, preview,
 send-only transceiver, non-trickle offer after ICE gathering) and answers its WHIP POST
-with a default RTCPeerConnection, media offered on 127.0.0.1 as the gateway does. The
-track's frames are received and discarded; only the frame number is read from one row of
-the Y plane (no conversion), so its delay can be set beside the wall's.
+with a default RTCPeerConnection, media offered on 127.0.0.1 as the gateway does. Its
+answer goes through the gateway's own `with_start_bitrate` at the default
+`GatewaySettings.video_start_kbps`, as the wall's does, so Chromium sends both the same
+stream (720p from the first frame). The track's frames are received and discarded; only
+the frame number is read from one row of the Y plane (no conversion), so its delay can be
+set beside the wall's.
 
 Files in the work folder, as with caller_wall.py: bare.json (the page's address),
 `painted-0` at the first frame, `window-start`, `window-done`; it stops on `stop`.
@@ -20,7 +23,6 @@ import json
 import logging
 import os
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -30,9 +32,10 @@ import numpy as np
 from aiohttp import web
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
-from tests.benchmarks import measure
+from app.config import GatewaySettings
+from app.gateway.whip import with_start_bitrate
+from tests.benchmarks import caller_window, measure
 from tests.benchmarks.caller_card import read_luma_number
-from tests.benchmarks.caller_wall import cpu_by_group, usage, usage_delta
 
 PAGE = """<!doctype html>
 <html><head><meta charset="utf-8"><title>bare receiver</title></head>
@@ -78,9 +81,11 @@ class Receiver:
         self.window: dict[str, Any] = {}
         self.codec: str | None = None
         self.tasks: set[asyncio.Task[None]] = set()
+        self.start_kbps = GatewaySettings().video_start_kbps
+        """The gateway's own default: the phone's encoder starts where it does for the wall."""
 
-    def event(self, name: str) -> None:
-        self.events.setdefault(name, time.monotonic())
+    def event(self, name: str, when: float | None = None) -> None:
+        self.events.setdefault(name, time.monotonic() if when is None else when)
 
     async def page(self, _request: web.Request) -> web.Response:
         return web.Response(text=PAGE, content_type="text/html")
@@ -109,6 +114,8 @@ class Receiver:
         await pc.setRemoteDescription(RTCSessionDescription(await request.text(), "offer"))
         await pc.setLocalDescription(await pc.createAnswer())
         sdp = pc.localDescription.sdp
+        if self.start_kbps:  # as WhipSession.answer does
+            sdp = with_start_bitrate(sdp, self.start_kbps)
         video = next((line for line in sdp.splitlines() if line.startswith("a=rtpmap:")), "")
         self.codec = video.split(" ", 1)[-1].split("/")[0].lower() or None
         self.event("whip_out")
@@ -125,7 +132,7 @@ class Receiver:
                 continue
             self.count += 1
             if self.count == 1:
-                self.event("first_decoded")
+                self.event("first_decoded", now)
                 (self.workdir / "painted-0").touch()
                 asyncio.get_event_loop().call_later(self.settle_s, self.start_window)
             if "end" not in self.window:
@@ -137,28 +144,12 @@ class Receiver:
                 self.frames.append((number, now, frame.width, frame.height))
 
     def start_window(self) -> None:
-        self.window.update(
-            start=time.monotonic(), cpu=measure.snapshot(), usage=usage(), count=self.count
-        )
+        self.window.update(caller_window.opened(), count=self.count)
         (self.workdir / "window-start").touch()
         asyncio.get_event_loop().call_later(self.seconds, self.end_window)
 
     def end_window(self) -> None:
-        groups = dict.fromkeys(measure.thread_cpu_s(), "other")
-        for thread in threading.enumerate():
-            if thread.native_id is None:
-                continue
-            if thread is threading.main_thread():
-                groups[thread.native_id] = "gui"
-            elif thread.name.endswith("-decoder"):
-                groups[thread.native_id] = "decode"
-        self.window.update(
-            end=time.monotonic(),
-            cpu_end=measure.snapshot(),
-            usage_end=usage(),
-            count_end=self.count,
-            groups=groups,
-        )
+        self.window.update(caller_window.closed(), count_end=self.count)
         (self.workdir / "window-done").touch()
 
 
@@ -183,16 +174,15 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
     for pc in receiver.pcs:
         await pc.close()
     await runner.cleanup()
-    result: dict[str, Any] = {"events": receiver.events, "codec": receiver.codec}
+    result: dict[str, Any] = {
+        "events": receiver.events,
+        "codec": receiver.codec,
+        "start_kbps": receiver.start_kbps,
+    }
     window = receiver.window
     if "end" in window:
         result["stream"] = {
-            "window": [window["start"], window["end"]],
-            "seconds": window["end"] - window["start"],
-            "cpu_s": window["cpu_end"].process_s - window["cpu"].process_s,
-            "machine_busy_s": window["cpu_end"].machine_busy_s - window["cpu"].machine_busy_s,
-            "cpu_by_thread": cpu_by_group(window["cpu"], window["cpu_end"], window["groups"]),
-            "usage": usage_delta(window["usage"], window["usage_end"]),
+            **caller_window.figures(window),
             "frames": window["count_end"] - window["count"],
             "received": [list(f) for f in receiver.frames],
         }
@@ -201,11 +191,7 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--workdir", required=True)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--settle", type=float, default=2.0)
-    args = parser.parse_args()
+    args = caller_window.arguments().parse_args()
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     result = asyncio.run(serve(args))
     (Path(args.workdir) / "bare-result.json").write_text(json.dumps(result))

@@ -6,6 +6,7 @@ A script injected before the page's own (`add_init_script`) watches from inside 
 
 - the Agree tap's own event time, getUserMedia, the peer connection's ICE gathering and
   connection, and the WHIP request (fetch) going out and its answer coming back;
+- the start bitrate the answer gives the encoder (`x-google-start-bitrate`), if any;
 - every camera frame the page previews (`requestVideoFrameCallback` on `#preview`): the
   frame number read from its barcode strip (drawn small into a canvas, the middle row of
   the strip sampled as `read_frame_number` does) and the frame's `captureTime`, when the
@@ -15,12 +16,7 @@ Page times are on the page's `performance.now()` clock; each page's offset to th
 machine's monotonic clock is measured by round trips (the shortest of 15 wins), so every
 figure lands on the clock the wall process uses.
 
-With `--answer-kbps N` the page adds `x-google-start-bitrate=N` to each video codec of the
-answer it gets before applying it: what the gateway could send so that Chromium starts
-its bandwidth estimate there rather than at 300 kbit/s (and so at 720p, not 360p).
-
     python -m tests.benchmarks.caller_phone --workdir DIR --card FILE --mode vigil|bare
-        [--answer-kbps N]
 """
 
 from __future__ import annotations
@@ -36,7 +32,7 @@ from tests.phone import CHROMIUM, chromium_args, phone
 
 WATCH_JS = r"""
 (() => {
-  const bench = { marks: {}, frames: [], clock: "", pcs: 0, hooked: false, hinted: false };
+  const bench = { marks: {}, frames: [], clock: "", pcs: 0, hooked: false, answer_kbps: null };
   window.__bench = bench;
   const mark = (name, at) => {
     if (!(name in bench.marks)) bench.marks[name] = at === undefined ? performance.now() : at;
@@ -63,33 +59,12 @@ WATCH_JS = r"""
     if (whip) mark("whip_answered");
     return response;
   };
-  // The --answer-kbps variant: the answer tells Chromium where to start its bandwidth
-  // estimate (x-google-start-bitrate on each video codec), as the gateway could.
-  function hintBitrate(sdp, kbps) {
-    const lines = sdp.split("\r\n");
-    const types = lines
-      .map((line) => /^a=rtpmap:(\d+) (VP8|VP9|H264|AV1)\/90000/.exec(line))
-      .filter(Boolean)
-      .map((match) => match[1]);
-    for (const type of types) {
-      const hint = `x-google-start-bitrate=${kbps}`;
-      const fmtp = lines.findIndex((line) => line.startsWith(`a=fmtp:${type} `));
-      if (fmtp >= 0) {
-        lines[fmtp] += `;${hint}`;
-      } else {
-        const rtpmap = lines.findIndex((line) => line.startsWith(`a=rtpmap:${type} `));
-        lines.splice(rtpmap + 1, 0, `a=fmtp:${type} ${hint}`);
-      }
-    }
-    return lines.join("\r\n");
-  }
   const Native = window.RTCPeerConnection;
   window.RTCPeerConnection = class extends Native {
     setRemoteDescription(description) {
-      const kbps = ANSWER_KBPS;
-      if (kbps && description && description.type === "answer" && description.sdp) {
-        description = { type: "answer", sdp: hintBitrate(description.sdp, kbps) };
-        bench.hinted = true;
+      if (description && description.type === "answer" && description.sdp) {
+        const start = /x-google-start-bitrate=(\d+)/.exec(description.sdp);
+        bench.answer_kbps = start ? Number(start[1]) : null;
       }
       return super.setRemoteDescription(description);
     }
@@ -210,13 +185,13 @@ def chromium_cpu_s() -> float:
 def page_record(page: Any, clock: dict[str, float]) -> dict[str, Any]:
     bench = page.evaluate(
         "({marks: __bench.marks, clock: __bench.clock, pcs: __bench.pcs, frames: __bench.frames,"
-        " hinted: __bench.hinted})"
+        " answer_kbps: __bench.answer_kbps})"
     )
     return {
         "marks_ms": bench["marks"],
         "frame_clock": bench["clock"],
         "pcs": bench["pcs"],
-        "answer_hinted": bench["hinted"],
+        "answer_kbps": bench["answer_kbps"],
         "frames": bench["frames"],
         **clock,
     }
@@ -240,12 +215,12 @@ def stream(page: Any, workdir: Path, timeout_s: float) -> dict[str, Any]:
     }
 
 
-def run_vigil(browser: Any, workdir: Path, timeout_s: float, script: str) -> dict[str, Any]:
+def run_vigil(browser: Any, workdir: Path, timeout_s: float) -> dict[str, Any]:
     urls = json.loads((workdir / "links.json").read_text())["urls"]
     trials = []
     for index, url in enumerate(urls):
         context = phone(browser)
-        context.add_init_script(script)
+        context.add_init_script(WATCH_JS)
         page = context.new_page()
         page.goto(url)
         clock = calibrate(page)
@@ -263,10 +238,10 @@ def run_vigil(browser: Any, workdir: Path, timeout_s: float, script: str) -> dic
     return {"trials": trials}
 
 
-def run_bare(browser: Any, workdir: Path, timeout_s: float, script: str) -> dict[str, Any]:
+def run_bare(browser: Any, workdir: Path, timeout_s: float) -> dict[str, Any]:
     url = json.loads((workdir / "bare.json").read_text())["url"]
     context = browser.new_context(permissions=["camera"])
-    context.add_init_script(script)
+    context.add_init_script(WATCH_JS)
     page = context.new_page()
     page.goto(url)
     clock = calibrate(page)
@@ -286,7 +261,6 @@ def main() -> None:
     parser.add_argument("--card", required=True)
     parser.add_argument("--mode", choices=("vigil", "bare"), required=True)
     parser.add_argument("--timeout", type=float, default=20.0)
-    parser.add_argument("--answer-kbps", type=int, default=0, help="hint a start bitrate")
     args = parser.parse_args()
     workdir = Path(args.workdir)
     from playwright.sync_api import sync_playwright
@@ -297,8 +271,7 @@ def main() -> None:
         )
         try:
             run = run_vigil if args.mode == "vigil" else run_bare
-            script = WATCH_JS.replace("ANSWER_KBPS", str(args.answer_kbps))
-            result = run(browser, workdir, args.timeout, script)
+            result = run(browser, workdir, args.timeout)
             result["chromium"] = browser.version
         finally:
             browser.close()

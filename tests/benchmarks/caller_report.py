@@ -202,101 +202,111 @@ def sizes_seen(rows: list[tuple[float, int, int]]) -> list[dict[str, Any]]:
     return runs
 
 
-def wall_stream(wall: dict[str, Any], phone: dict[str, Any], card: CardSpec) -> dict[str, Any]:
-    loop_s, loop_frames = card.loop_s, card.frames
-    stream, trial = wall["stream"], phone["trials"][-1]
+def _received(
+    stream: dict[str, Any],
+    trial: dict[str, Any],
+    card: CardSpec,
+    rows: list[tuple[int, float, float, int, int]],
+    *,
+    first: float,
+    frames: int,
+) -> tuple[dict[str, Any], list[tuple[float, tuple[int, float, float, int, int]]]]:
+    """What both receivers are measured by, from `rows` of (frame number, when it was
+    seen: painted or out of the decoder, when it came out of aiortc's decoder, width,
+    height), `first` (the first frame's time) and `frames` received in the window. Also
+    the rows in the window whose capture was found, each with its capture time."""
     start, end = stream["window"]
-    seconds = stream["seconds"]
-    by_number, filled = captures(trial, loop_frames, card.fps)
-    paints = [p for p in stream["paints"] if start <= p[1] <= end]
+    seconds, cpu = stream["seconds"], stream["cpu_s"]
+    by_number, filled = captures(trial, card.frames, card.fps)
     every = all_captures(by_number)
-    total, to_arrive, to_slot, to_paint, held = [], [], [], [], []
-    for number, painted, arrived, decoded, _w, _h in paints:
-        captured = captured_at(by_number, number, painted, loop_s)
+    window = [r for r in rows if start <= r[1] <= end]
+    matched, delays, held = [], [], []
+    for row in window:
+        captured = captured_at(by_number, row[0], row[1], card.loop_s)
         if captured is None:
             continue
-        gap = after_next_capture(every, captured, arrived)
+        matched.append((captured, row))
+        delays.append((row[1] - captured) * 1000)
+        gap = after_next_capture(every, captured, row[2])
         if gap is not None:
             held.append(gap)
-        total.append((painted - captured) * 1000)
-        to_arrive.append((arrived - captured) * 1000)
-        to_slot.append((decoded - arrived) * 1000)
-        to_paint.append((painted - decoded) * 1000)
-    counters = stream["counters"]
-    cpu = stream["cpu_s"]
-    first = wall["links"][-1]["events"].get("first_decoded", start)
-    return {
+    phone_cpu = trial["stream"]["phone_cpu_s"]
+    figures = {
         "seconds": seconds,
-        "received_fps": counters["arrived"] / seconds,
-        "painted_fps": counters["painted"] / seconds,
-        "counters": counters,
-        "sizes": sizes_seen([(p[1] - first, p[4], p[5]) for p in stream["paints"]]),
-        "delay_ms": percentiles(total),
-        "capture_to_decoded_ms": percentiles(to_arrive),
-        "decoded_to_slot_ms": percentiles(to_slot),
-        "slot_to_paint_ms": percentiles(to_paint),
+        "received_fps": frames / seconds,
+        "sizes": sizes_seen([(r[1] - first, r[3], r[4]) for r in rows]),
+        "delay_ms": percentiles(delays),
         "decoded_after_next_capture_ms": percentiles(held),
-        "matched": len(total),
+        "matched": len(delays),
+        "in_window": len(window),
+        "misread": sum(1 for r in window if not 0 <= r[0] < card.frames),
         "captures_seen": len(trial["frames"]),
         "capture_clock": trial.get("frame_clock"),
         "captures_filled": filled,
-        "painted_in_window": len(paints),
-        "misread": sum(1 for p in paints if not 0 <= p[0] < loop_frames),
+        "answer_kbps": trial.get("answer_kbps"),
         "cores": cpu / seconds,
-        "cpu_ms_per_frame": cpu * 1000 / max(1, counters["arrived"]),
+        "cpu_ms_per_frame": cpu * 1000 / max(1, frames),
         "cores_by_thread": {k: v / seconds for k, v in stream["cpu_by_thread"].items()},
         "usage_per_s": {k: v / seconds for k, v in stream["usage"].items()},
-        "phone_cores": trial["stream"]["phone_cpu_s"] / seconds,
-        "others_cores": (stream["machine_busy_s"] - cpu - trial["stream"]["phone_cpu_s"]) / seconds,
+        "phone_cores": phone_cpu / seconds,
+        "others_cores": (stream["machine_busy_s"] - cpu - phone_cpu) / seconds,
         "clock_drift_ms": (trial["stream"]["clock_end"]["offset_s"] - trial["offset_s"]) * 1000,
-        "display_size": stream["display_size"],
-        "idle_wall_cores": (
-            wall["idle"]["cpu_s"] / wall["idle"]["seconds"] if wall["idle"].get("seconds") else None
-        ),
         "sender": sender(trial["stream"]),
+    }
+    return figures, matched
+
+
+def wall_stream(wall: dict[str, Any], phone: dict[str, Any], card: CardSpec) -> dict[str, Any]:
+    """The wall's figures: delays to the painted picture, split at the decoder and slot."""
+    stream = wall["stream"]
+    counters = stream["counters"]
+    in_slot = {p[1]: p[3] for p in stream["paints"]}  # painted -> converted into the slot
+    # number, painted, out of the decoder, width, height
+    rows = [(p[0], p[1], p[2], p[4], p[5]) for p in stream["paints"]]
+    figures, matched = _received(
+        stream,
+        phone["trials"][-1],
+        card,
+        rows,
+        first=wall["links"][-1]["events"].get("first_decoded", stream["window"][0]),
+        frames=counters["arrived"],
+    )
+    to_arrive, to_slot, to_paint = [], [], []
+    for captured, (_number, painted, arrived, _w, _h) in matched:
+        decoded = in_slot[painted]
+        to_arrive.append((arrived - captured) * 1000)
+        to_slot.append((decoded - arrived) * 1000)
+        to_paint.append((painted - decoded) * 1000)
+    idle = wall["idle"]
+    return {
+        **figures,
+        "painted_fps": counters["painted"] / stream["seconds"],
+        "counters": counters,
+        "capture_to_decoded_ms": percentiles(to_arrive),
+        "decoded_to_slot_ms": percentiles(to_slot),
+        "slot_to_paint_ms": percentiles(to_paint),
+        "display_size": stream["display_size"],
+        "idle_wall_cores": idle["cpu_s"] / idle["seconds"]
+        if idle.get("seconds", 0) > 0.5
+        else None,
+        "start_kbps": wall.get("start_kbps"),
     }
 
 
 def bare_stream(bare: dict[str, Any], phone: dict[str, Any], card: CardSpec) -> dict[str, Any]:
-    loop_s, loop_frames = card.loop_s, card.frames
-    stream, trial = bare["stream"], phone["trials"][0]
-    start, end = stream["window"]
-    seconds = stream["seconds"]
-    by_number, filled = captures(trial, loop_frames, card.fps)
-    frames = [f for f in stream["received"] if start <= f[1] <= end]
-    every = all_captures(by_number)
-    delays, held = [], []
-    for number, arrived, _w, _h in frames:
-        captured = captured_at(by_number, number, arrived, loop_s)
-        if captured is not None:
-            delays.append((arrived - captured) * 1000)
-            gap = after_next_capture(every, captured, arrived)
-            if gap is not None:
-                held.append(gap)
-    cpu = stream["cpu_s"]
-    first = bare["events"].get("first_decoded", start)
-    return {
-        "seconds": seconds,
-        "received_fps": stream["frames"] / seconds,
-        "sizes": sizes_seen([(f[1] - first, f[2], f[3]) for f in stream["received"]]),
-        "delay_ms": percentiles(delays),
-        "decoded_after_next_capture_ms": percentiles(held),
-        "matched": len(delays),
-        "captures_seen": len(trial["frames"]),
-        "capture_clock": trial.get("frame_clock"),
-        "captures_filled": filled,
-        "received_in_window": len(frames),
-        "misread": sum(1 for f in frames if not 0 <= f[0] < loop_frames),
-        "cores": cpu / seconds,
-        "cpu_ms_per_frame": cpu * 1000 / max(1, stream["frames"]),
-        "cores_by_thread": {k: v / seconds for k, v in stream["cpu_by_thread"].items()},
-        "usage_per_s": {k: v / seconds for k, v in stream["usage"].items()},
-        "phone_cores": trial["stream"]["phone_cpu_s"] / seconds,
-        "others_cores": (stream["machine_busy_s"] - cpu - trial["stream"]["phone_cpu_s"]) / seconds,
-        "clock_drift_ms": (trial["stream"]["clock_end"]["offset_s"] - trial["offset_s"]) * 1000,
-        "codec": bare.get("codec"),
-        "sender": sender(trial["stream"]),
-    }
+    """The bare receiver's figures: delays to the frame out of aiortc's decoder."""
+    stream = bare["stream"]
+    # number, out of the decoder (twice: it is both seen and decoded then), width, height
+    rows = [(f[0], f[1], f[1], f[2], f[3]) for f in stream["received"]]
+    figures, _ = _received(
+        stream,
+        phone["trials"][0],
+        card,
+        rows,
+        first=bare["events"].get("first_decoded", stream["window"][0]),
+        frames=stream["frames"],
+    )
+    return {**figures, "codec": bare.get("codec"), "start_kbps": bare.get("start_kbps")}
 
 
 # -- printing ---------------------------------------------------------------------------
@@ -329,10 +339,11 @@ def _row(cells: list[str], widths: list[int]) -> str:
 
 def format_tables(document: dict[str, Any]) -> str:
     lines: list[str] = []
-    for variant, first in (document.get("first_frame") or {}).items():
+    first = document.get("first_frame")
+    if first:
         trials = first["trials"]
         widths = [28] + [7] * len(trials) + [7]
-        lines.append(f"Agree -> first frame painted on the wall ({variant}), ms after the tap")
+        lines.append("Agree -> first frame painted on the wall, ms after the tap")
         lines.append(_row(["step"] + [f"#{t['trial']}" for t in trials] + ["median"], widths))
         lines.append(_row(["-" * w for w in widths], widths))
         for label, _, _ in STEPS:
@@ -360,22 +371,12 @@ def format_tables(document: dict[str, Any]) -> str:
     lines.append("Caller stream, glass (phone camera) to wall paint, and CPU per stream")
     lines.append(_row(heads, widths))
     lines.append(_row(["-" * w for w in widths], widths))
+    bare = next((s for s in streams if s["receiver"] == "bare aiortc" and "error" not in s), None)
     for data in streams:
-        name = f"{data['receiver']} ({data['variant']})"
+        name = data["receiver"]
         if "error" in data:
             lines.append(_row([name, "FAILED"] + [""] * (len(heads) - 2), widths))
             continue
-        count = data.get("painted_in_window", data.get("received_in_window"))
-        bare = next(
-            (
-                b
-                for b in streams
-                if b["receiver"] == "bare aiortc"
-                and b["variant"] == data["variant"]
-                and "error" not in b
-            ),
-            None,
-        )
         ratio = (
             _num(data["cpu_ms_per_frame"] / bare["cpu_ms_per_frame"], 2)
             if bare and data["receiver"] == "vigil wall"
@@ -388,7 +389,7 @@ def format_tables(document: dict[str, Any]) -> str:
                     _num(data["received_fps"], 1),
                     _size(data),
                     _pair(data["delay_ms"]),
-                    f"{data['matched']}/{count}",
+                    f"{data['matched']}/{data['in_window']}",
                     _num(data["cores"], 2),
                     _num(data["cpu_ms_per_frame"], 2),
                     ratio,
@@ -401,7 +402,7 @@ def format_tables(document: dict[str, Any]) -> str:
     for data in streams:
         if "error" in data:
             continue
-        name = f"{data['receiver']} ({data['variant']})"
+        name = data["receiver"]
         lines.append("")
         by = data["cores_by_thread"]
         threads = ", ".join(f"{k} {v:.3f}" for k, v in sorted(by.items(), key=lambda kv: -kv[1]))
@@ -436,7 +437,12 @@ def format_tables(document: dict[str, Any]) -> str:
             f"{r['size'][0]}x{r['size'][1]} from {r['from']:.1f} s ({r['frames']} fr)"
             for r in data["sizes"]
         )
-        lines.append(f"  received sizes after the first frame: {runs}")
+        start = data.get("answer_kbps")
+        lines.append(
+            f"  the answer started Chromium's encoder at {_num(start)} kbit/s "
+            f"(x-google-start-bitrate, as the page got it); received sizes after the first "
+            f"frame: {runs}"
+        )
         lines.append(
             f"  the phone's preview saw {data['captures_seen']} camera frames (timed by "
             f"{data['capture_clock']}); "
@@ -455,6 +461,11 @@ def format_tables(document: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def legend(document: dict[str, Any]) -> str:
+    """How to read the tables, for this machine's core count."""
+    return LEGEND.format(cores=document.get("machine", {}).get("nproc", "?"))
+
+
 LEGEND = """\
 Agree table: the Agree tap is the click event's own time in the page; (wall) steps are seen
   in the wall process (desk calls timed from outside, the WHIP session's peer connection
@@ -469,11 +480,12 @@ delay: the phone camera's capture time of frame n (requestVideoFrameCallback cap
   (Chromium's file camera shows the loop's frame 0 twice: those are left unmatched; a
   frame the preview skipped gets its capture time from its neighbours, 1/30 s apart).
   Not included: the phone's and the wall's display scan-out (~1 refresh each).
-as is / 720p hint: the product as it is, and with x-google-start-bitrate=2500 put into
-  the answer by the phone page (what the gateway could send) so that Chromium sends 720p.
-cores: the receiving process's CPU s per s over the window (2 = the whole machine here);
+received size: what each receiver decoded, the most common first. Both answer with the
+  gateway's start bitrate (GatewaySettings.video_start_kbps through whip.with_start_bitrate;
+  the bare receiver calls the same function), so Chromium sends both the same stream.
+cores: the receiving process's CPU s per s over the window ({cores} = the whole machine here);
   ms/frame: its CPU per frame received; ratio: Vigil's ms/frame over bare aiortc's, i.e.
   what conversion, painting, the gateway and Qt add to aiortc's own receive and decode.
 phone cores: Chromium (and Playwright's driver) during the same window: the phone's cost,
-  not the wall's, but it shares these 2 cores. others: what everything else on the machine
+  not the wall's, but it shares these {cores} cores. others: what everything else on the machine
   used meanwhile (cores); well above 0.05, the run was disturbed and is worth repeating."""

@@ -3,12 +3,15 @@
 As `vigil run` composes them: `make_qt_app`, a `FeedService`, a `GatewayService` on the
 qasync loop (HTTPS on loopback, media offered on 127.0.0.1 only) and the `WallWindow`
 whose caller controls put each caller's tile on the wall, shown offscreen at 1920x1080.
-The benchmark changes nothing in them; it only listens from outside:
+The gateway's settings are the defaults but for where it listens (so its answers carry
+the default `video_start_kbps`). The benchmark changes nothing in them; it only listens
+from outside:
 
 - the desk's `answer` and `offer` are wrapped to time the consent and WHIP requests;
 - the WHIP session's peer connection reports its ICE and DTLS state changes;
-- the feed's `stats.on_packet` (called once per frame out of aiortc's decoder) and
-  `stats.on_frame` (once per frame converted for the screen) are wrapped;
+- the caller source's frame handoff `put` (once per frame out of aiortc's decoder, with
+  its arrival stamp) and the feed's `stats.on_frame` (once per frame converted for the
+  screen) are wrapped;
 - the tile's `paint_observer` reads the frame number back from every painted picture.
 
 Before any caller it measures the empty wall for `--idle` s (its own cost per second).
@@ -24,7 +27,6 @@ import asyncio
 import json
 import logging
 import os
-import resource
 import sys
 import threading
 import time
@@ -34,51 +36,9 @@ from typing import Any
 from media.feed import Feed
 from media.slot import Picture
 from media.testcard import read_frame_number
-from tests.benchmarks import measure
+from tests.benchmarks import caller_window, measure
 
 WALL_SIZE = (1920, 1080)
-
-
-def usage() -> dict[str, float]:
-    """User and system CPU seconds and context switches of the whole process so far."""
-    u = resource.getrusage(resource.RUSAGE_SELF)
-    return {
-        "user_s": u.ru_utime,
-        "system_s": u.ru_stime,
-        "voluntary_switches": u.ru_nvcsw,
-        "forced_switches": u.ru_nivcsw,
-    }
-
-
-def usage_delta(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-    return {k: after[k] - before[k] for k in before}
-
-
-def thread_groups() -> dict[int, str]:
-    """Native thread id -> "gui" (main thread: Qt, asyncio, aiohttp, aiortc's RTP and
-    SRTP), "decode" (aiortc's decoder threads), "convert" (the feeds' `feed-NAME`
-    threads), or "other" (Qt's and libraries' own threads)."""
-    groups = dict.fromkeys(measure.thread_cpu_s(), "other")
-    for thread in threading.enumerate():
-        if thread.native_id is None:
-            continue
-        if thread is threading.main_thread():
-            groups[thread.native_id] = "gui"
-        elif thread.name.endswith("-decoder"):
-            groups[thread.native_id] = "decode"
-        elif thread.name.startswith("feed-"):
-            groups[thread.native_id] = "convert"
-    return groups
-
-
-def cpu_by_group(
-    before: measure.CpuSnapshot, after: measure.CpuSnapshot, groups: dict[int, str]
-) -> dict[str, float]:
-    spent: dict[str, float] = {}
-    for tid, end in after.threads.items():
-        group = groups.get(tid, "other")
-        spent[group] = spent.get(group, 0.0) + end - before.threads.get(tid, 0.0)
-    return spent
 
 
 class Recorder:
@@ -139,9 +99,7 @@ class Recorder:
 
     def start_window(self, feed: Feed) -> None:
         self.window.update(
-            start=time.monotonic(),
-            cpu=measure.snapshot(),
-            usage=usage(),
+            caller_window.opened(),
             counters=self.counters(feed, self.window.get("tile"), self.window.get("source")),
         )
         (self.workdir / "window-start").touch()
@@ -149,11 +107,8 @@ class Recorder:
 
     def end_window(self, feed: Feed) -> None:
         self.window.update(
-            end=time.monotonic(),
-            cpu_end=measure.snapshot(),
-            usage_end=usage(),
+            caller_window.closed(),
             counters_end=self.counters(feed, self.window.get("tile"), self.window.get("source")),
-            groups=thread_groups(),
             thread_names=_thread_names(),
             display_size=list(feed.display_size),
             rss_mb=measure.rss_mb(),
@@ -227,15 +182,21 @@ def _watch_peer(desk: Any, rec: Recorder, index: int) -> None:
     pc.on("connectionstatechange", connection)
 
 
-def _observe_feed(feed: Feed, tile: Any, rec: Recorder, index: int) -> None:
+def _observe_feed(feed: Feed, source: Any, tile: Any, rec: Recorder, index: int) -> None:
     link = rec.links[index]
-    on_packet = feed.stats.on_packet
+    # Private: the caller source's handoff sees each frame out of aiortc's decoder (the
+    # feed's stats are not told of them). If it moves, arrivals are not counted.
+    handoff = getattr(source, "_handoff", None)
+    if handoff is not None:
+        put = handoff.put
 
-    def counted(size: int, now: float) -> None:
-        if link["arrived"] == 0:
-            rec.event(index, "first_decoded", now)
-        link["arrived"] += 1
-        on_packet(size, now)
+        def counted(frame: Any, arrived: float) -> None:
+            if link["arrived"] == 0:
+                rec.event(index, "first_decoded", arrived)
+            link["arrived"] += 1
+            put(frame, arrived)
+
+        handoff.put = counted
 
     on_frame = feed.stats.on_frame
 
@@ -246,7 +207,6 @@ def _observe_feed(feed: Feed, tile: Any, rec: Recorder, index: int) -> None:
         on_frame(width, height, work_s, now)
 
     # Instance attributes over the methods: the feed's own counters carry on as before.
-    feed.stats.on_packet = counted  # type: ignore[method-assign]
     feed.stats.on_frame = converted  # type: ignore[method-assign]
     rec.event(index, "page_opened")
     if tile is not None:
@@ -281,14 +241,9 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
     if not await service.start():
         raise RuntimeError(service.error)
     await asyncio.sleep(1.0)  # the window shown, the gateway listening: then the idle wall
-    idle_from, idle_usage = measure.snapshot(), usage()
+    idle = caller_window.opened()
     await asyncio.sleep(args.idle)
-    idle_to = measure.snapshot()
-    rec.idle = {
-        "seconds": args.idle,
-        "cpu_s": idle_to.process_s - idle_from.process_s,
-        "usage": usage_delta(idle_usage, usage()),
-    }
+    rec.idle = caller_window.figures({**idle, **caller_window.closed()})
     _observe_desk(service.desk, rec)
 
     def added(feed: Feed) -> None:
@@ -296,10 +251,11 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
         if index is None:
             return
         tile = next((t for t in window.wall.tiles if t.feed is feed), None)
-        _observe_feed(feed, tile, rec, index)
+        call = getattr(service.desk, "_calls", {}).get(rec.links[index]["link_id"])
+        source = getattr(call, "source", None)
+        _observe_feed(feed, source, tile, rec, index)
         if index == rec.stream_index:
-            call = getattr(service.desk, "_calls", {}).get(rec.links[index]["link_id"])
-            rec.window.update(tile=tile, source=getattr(call, "source", None))
+            rec.window.update(tile=tile, source=source)
 
     feeds.added.append(added)
 
@@ -329,6 +285,7 @@ async def serve(args: argparse.Namespace) -> dict[str, Any]:
     window.close()
     result = _result(rec, window_info, window.wall.size())
     result["idle"] = rec.idle
+    result["start_kbps"] = settings.video_start_kbps
     return result
 
 
@@ -339,15 +296,9 @@ def _result(rec: Recorder, window: dict[str, Any], wall_size: Any) -> dict[str, 
         "peak_rss_mb": measure.peak_rss_mb(),
     }
     if "end" in window:
-        start, end = window["start"], window["end"]
         before, after = window["counters"], window["counters_end"]
         result["stream"] = {
-            "window": [start, end],
-            "seconds": end - start,
-            "cpu_s": window["cpu_end"].process_s - window["cpu"].process_s,
-            "machine_busy_s": window["cpu_end"].machine_busy_s - window["cpu"].machine_busy_s,
-            "cpu_by_thread": cpu_by_group(window["cpu"], window["cpu_end"], window["groups"]),
-            "usage": usage_delta(window["usage"], window["usage_end"]),
+            **caller_window.figures(window),
             "cpu_by_native_thread": {
                 window["thread_names"].get(str(tid), str(tid)): t
                 - window["cpu"].threads.get(tid, 0.0)
@@ -364,11 +315,8 @@ def _result(rec: Recorder, window: dict[str, Any], wall_size: Any) -> dict[str, 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--workdir", required=True)
+    parser = caller_window.arguments()
     parser.add_argument("--trials", type=int, default=5)
-    parser.add_argument("--seconds", type=float, default=30.0)
-    parser.add_argument("--settle", type=float, default=2.0)
     parser.add_argument("--layout", default="3x3")
     parser.add_argument("--idle", type=float, default=3.0, help="s of an empty wall measured")
     args = parser.parse_args()
