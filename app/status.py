@@ -52,6 +52,7 @@ def feed_status(feed: Feed, now: float | None = None) -> dict[str, Any]:
             "speed": location.speed_mps,
         },
         "incident": feed.spec.incident,
+        "telemetry": _telemetry(feed),
         "url": redact(feed.spec.url),
         "error": connection.error,
         "next_attempt_in_s": next_attempt,
@@ -62,4 +63,21 @@ def feed_status(feed: Feed, now: float | None = None) -> dict[str, Any]:
         "audio": {"codec": stats.audio_codec, "level_db": round(feed.audio.level(now), 1)}
         if feed.audio.present
         else None,
+    }
+
+
+def _telemetry(feed: Feed) -> dict[str, Any] | None:
+    """A drone's KLV: where it looks, and how its telemetry stream is faring."""
+    t, stats = feed.telemetry, feed.klv
+    if t is None and stats is None:
+        return None
+    return {
+        "heading": t.heading_deg if t else None,
+        "altitude_m": t.sensor_alt_m if t else None,
+        "frame_centre": [t.frame_centre_lat, t.frame_centre_lon]
+        if t and t.frame_centre_lat is not None
+        else None,
+        "corners": [list(c) for c in t.corners] if t and t.corners else None,
+        "klv_packets": stats.good if stats else 0,
+        "klv_dropped": stats.bad_checksum + stats.truncated + stats.malformed if stats else 0,
     }

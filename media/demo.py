@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import math
 import os
 import sys
 import threading
@@ -23,6 +24,7 @@ import av.container
 import numpy as np
 
 from media.feed import FeedKind
+from media.klv import DroneTelemetry, encode_packet
 from media.testcard import TestCard
 
 
@@ -75,6 +77,50 @@ class CallerVoice:
         return frame
 
 
+YORK = (53.9590, -1.0815)
+"""The demo drones circle York's centre (the demo needs a real place to show on a map)."""
+
+
+@dataclass(frozen=True)
+class Orbit:
+    """A drone circling a point with its camera on it: telemetry as MISB ST 0601 reports it."""
+
+    centre: tuple[float, float]
+    radius_m: float = 400.0
+    period_s: float = 120.0
+    altitude_m: float = 150.0
+    phase: float = 0.0
+
+    def at(self, t: float, unix_time: float) -> DroneTelemetry:
+        angle = self.phase + 2 * math.pi * t / self.period_s
+        lat0, lon0 = self.centre
+        metres_per_deg_lon = 111_320 * math.cos(math.radians(lat0))
+        lat = lat0 + self.radius_m * math.cos(angle) / 111_320
+        lon = lon0 + self.radius_m * math.sin(angle) / metres_per_deg_lon
+        heading = (math.degrees(angle) + 90) % 360  # anticlockwise seen from above: tangent
+        half = 60 / 111_320  # a 120 m square on the ground around the centre
+        return DroneTelemetry(
+            time_utc=unix_time,
+            heading_deg=heading,
+            sensor_lat=lat,
+            sensor_lon=lon,
+            sensor_alt_m=self.altitude_m,
+            frame_centre_lat=lat0,
+            frame_centre_lon=lon0,
+            frame_centre_elev_m=15.0,
+            corners=(
+                (lat0 + half, lon0 - half),
+                (lat0 + half, lon0 + half),
+                (lat0 - half, lon0 + half),
+                (lat0 - half, lon0 - half),
+            ),
+            hfov_deg=30.0,
+            vfov_deg=17.0,
+            platform="DEMO UAS",
+            sensor_name="EO",
+        )
+
+
 class TsUdpSender:
     """One H.264 stream (and optionally AAC sound), encoded live and sent as MPEG-TS to
     udp://127.0.0.1:port."""
@@ -87,8 +133,10 @@ class TsUdpSender:
         *,
         bitrate: int = 600_000,
         voice: CallerVoice | None = None,
+        orbit: Orbit | None = None,
     ) -> None:
         self.card = card
+        self._orbit = orbit
         self.fps = fps
         self.frames = 0
         self._voice = voice
@@ -111,6 +159,7 @@ class TsUdpSender:
         }
         stream.codec_context.time_base = Fraction(1, fps)
         self._stream = stream
+        self._klv = self._out.add_data_stream("klv") if orbit is not None else None
         self._audio = None
         if voice is not None:
             self._audio = self._out.add_stream("aac", rate=AUDIO_RATE, layout="mono")
@@ -123,6 +172,14 @@ class TsUdpSender:
         frame.time_base = Fraction(1, self.fps)
         for packet in self._stream.encode(frame):
             self._out.mux(packet)
+        if self._orbit is not None and self._klv is not None and self.frames % 5 == 0:
+            # Telemetry a few times a second, stamped with the picture it goes with.
+            t = self.frames / self.fps
+            klv = av.Packet(encode_packet(self._orbit.at(t, clock.timestamp())))
+            klv.stream = self._klv
+            klv.pts = klv.dts = round(t * 90_000)
+            klv.time_base = Fraction(1, 90_000)
+            self._out.mux(klv)
         self.frames += 1
         if self._voice is not None and self._audio is not None:
             # Keep the sound level with the pictures: as many AAC frames as time has passed.
@@ -178,6 +235,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             port,
             args.fps,
             voice=CallerVoice(140 + 45 * index) if feed.kind is FeedKind.CALLER else None,
+            orbit=Orbit(YORK, phase=index) if feed.kind is FeedKind.DRONE else None,
         )
         for index, (feed, port) in enumerate(zip(DEMO_FEEDS, ports, strict=False))
     ]

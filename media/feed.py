@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from media.audio import AudioTap
+from media.klv import DroneTelemetry, KlvStats
 from media.slot import FrameSlot
 from media.stats import FeedStats
 
@@ -93,6 +94,10 @@ class Feed:
         self.stats = FeedStats()
         self.audio = AudioTap()
         self.location: Location | None = None
+        self.telemetry: DroneTelemetry | None = None
+        """The latest drone telemetry (MISB ST 0601 KLV in the stream), when it carries any."""
+        self.klv: KlvStats | None = None
+        """What the stream's KLV reader kept and dropped; None for feeds without KLV."""
         self.recording = False
         self.can_end = False
         """Whether the control room can end this feed from its tile (a caller's stream)."""

@@ -21,7 +21,8 @@ import av.error
 from av.codec.context import Flags
 
 from media.backoff import Backoff
-from media.feed import Connection, Feed, FeedState
+from media.feed import Connection, Feed, FeedState, Location
+from media.klv import DroneTelemetry, KlvReader
 from media.picture_out import PictureOut
 
 log = logging.getLogger(__name__)
@@ -192,7 +193,11 @@ class FeedSource:
         audio = container.streams.audio[0] if container.streams.audio else None
         if video is None and audio is None:
             raise NoMediaError("no video or audio in this stream")
-        streams: list[Any] = [s for s in (video, audio) if s is not None]
+        klv = next((d for d in container.streams.data if d.name == "klv"), None)
+        streams: list[Any] = [s for s in (video, audio, klv) if s is not None]
+        reader = KlvReader() if klv is not None else None
+        if reader is not None:
+            self.feed.klv = reader.stats
         stats = self.feed.stats
         stats.connects += 1
         if video is not None:
@@ -221,6 +226,10 @@ class FeedSource:
             stats.on_packet(packet.size, arrived)
             if packet.is_corrupt:  # the demuxer saw lost or broken transport packets
                 stats.decode_errors += 1
+            if packet.stream is klv and reader is not None:
+                for telemetry in reader.feed(bytes(packet)):
+                    self._on_telemetry(telemetry)
+                continue
             try:
                 if packet.stream is video:
                     started = time.perf_counter()
@@ -246,6 +255,19 @@ class FeedSource:
                     started = time.perf_counter()
             except av.error.FFmpegError:
                 stats.decode_errors += 1
+
+    def _on_telemetry(self, telemetry: DroneTelemetry) -> None:
+        """A drone's local set: its position (where the sensor is) and heading."""
+        feed = self.feed
+        feed.telemetry = telemetry
+        if telemetry.sensor_lat is not None and telemetry.sensor_lon is not None:
+            feed.location = Location(
+                telemetry.sensor_lat,
+                telemetry.sensor_lon,
+                None,
+                telemetry.time_utc if telemetry.time_utc is not None else time.time(),
+                heading_deg=telemetry.heading_deg,
+            )
 
     def _pace(self, packet: av.Packet[Any]) -> None:
         """Play a local file at its own speed, not as fast as it decodes."""

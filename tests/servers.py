@@ -37,7 +37,7 @@ from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import IO, Any, TypeVar
 
-from media.demo import TsUdpSender
+from media.demo import Orbit, TsUdpSender
 from media.testcard import TestCard
 
 LOOPBACK = "127.0.0.1"
@@ -361,9 +361,14 @@ class UdpTsSender:
     does when its resolution is changed while streaming."""
 
     def __init__(
-        self, port: int, size: tuple[int, int] = (320, 240), fps: int = 15, name: str = "UDP"
+        self,
+        port: int,
+        size: tuple[int, int] = (320, 240),
+        fps: int = 15,
+        name: str = "UDP",
+        orbit: Orbit | None = None,
     ) -> None:
-        self.port, self.fps, self.name = port, fps, name
+        self.port, self.fps, self.name, self.orbit = port, fps, name, orbit
         self._size = size
         self._wanted = size
         self._stop = threading.Event()
@@ -380,7 +385,8 @@ class UdpTsSender:
 
     def _encoder(self) -> TsUdpSender:
         width, height = self._size
-        return TsUdpSender(TestCard(self.name, width, height, (90, 160, 255)), self.port, self.fps)
+        card = TestCard(self.name, width, height, (90, 160, 255))
+        return TsUdpSender(card, self.port, self.fps, orbit=self.orbit)
 
     def _run(self) -> None:
         try:

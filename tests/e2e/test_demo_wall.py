@@ -31,7 +31,8 @@ FIELDS = {
 
 def test_status_of_the_running_demo_wall(short_tmp: Path) -> None:
     """Nine demo feeds (3 callers, 4 body cams, 2 drones) go live; status has DESIGN.md's
-    fields; the socket is private; SIGTERM stops the wall cleanly; then status exits 3."""
+    fields; the drones report positions over York from their KLV; the socket is private;
+    SIGTERM stops the wall cleanly; then status exits 3."""
     base = short_tmp / "base"
     wall = RunningVigil(base, ["--demo"])
     try:
@@ -45,6 +46,14 @@ def test_status_of_the_running_demo_wall(short_tmp: Path) -> None:
             assert (feed["width"], feed["height"], feed["codec"]) == (640, 360, "h264")
             assert feed["frames"] > 0
             assert feed["last_frame_age_s"] < 2
+        answer = wall.wait_for(
+            lambda s: all(f["location"] for f in s["feeds"] if f["kind"] == "drone"), timeout=5
+        )
+        for drone in (f for f in answer["feeds"] if f["kind"] == "drone"):
+            assert abs(drone["location"]["lat"] - 53.959) < 0.01
+            assert abs(drone["location"]["lon"] + 1.0815) < 0.01
+            assert drone["telemetry"]["klv_packets"] > 0
+            assert drone["telemetry"]["klv_dropped"] == 0
         socket_path = base / "run" / "control.sock"
         assert stat.S_IMODE(os.stat(socket_path).st_mode) == 0o600
         assert stat.S_IMODE(os.stat(base / "run").st_mode) == 0o700
