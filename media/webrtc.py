@@ -62,7 +62,6 @@ class WebRtcSource:
         self._out = PictureOut(feed)
         self._thread = threading.Thread(target=self._convert, name=f"feed-{feed.name}", daemon=True)
         self._receiving: asyncio.Task[None] | None = None
-        self._track: MediaStreamTrack | None = None
         self.track_ended = asyncio.Event()
         """Set when the current track stops delivering (the peer left or the link broke)."""
 
@@ -73,7 +72,6 @@ class WebRtcSource:
         """Show `track` from now on, in place of any earlier one. Call on the event loop."""
         self.detach()
         self.track_ended = asyncio.Event()
-        self._track = track
         self._receiving = asyncio.get_running_loop().create_task(
             self._receive(track, self.track_ended), name=f"receive-{self.feed.name}"
         )
@@ -82,7 +80,6 @@ class WebRtcSource:
         if self._receiving is not None:
             self._receiving.cancel()
             self._receiving = None
-        self._track = None
 
     def stop(self, timeout_s: float = 1.0) -> None:
         self.detach()

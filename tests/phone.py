@@ -62,3 +62,11 @@ def phone(browser: Any, where: dict[str, float] | None = None) -> Any:
         permissions=["geolocation", "camera"],
         ignore_https_errors=True,
     )
+
+
+def open_link(browser: Any, url: str, where: dict[str, float] | None = None) -> tuple[Any, Any]:
+    """A new phone at `where` with the link opened: its browser context and page."""
+    context = phone(browser, where)
+    page = context.new_page()
+    page.goto(url)
+    return context, page

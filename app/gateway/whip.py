@@ -7,7 +7,6 @@ the other codecs the phone offers stay acceptable after it.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import secrets
 from collections.abc import Callable, Sequence
@@ -60,10 +59,6 @@ class WhipSession:
         @self._pc.on("connectionstatechange")
         def _state() -> None:
             on_state(self._pc.connectionState)
-
-    @property
-    def state(self) -> str:
-        return str(self._pc.connectionState)
 
     async def answer(self, offer_sdp: str) -> str:
         """Our SDP answer to the phone's offer, with our candidates in it (no trickle)."""
@@ -140,6 +135,3 @@ def _video_codec(sdp: str) -> str | None:
             return media.rtp.codecs[0].mimeType.split("/")[1].lower()
     return None
 
-
-async def close_all(sessions: Sequence[WhipSession]) -> None:
-    await asyncio.gather(*(s.close() for s in sessions), return_exceptions=True)

@@ -13,7 +13,7 @@ import pytest
 import sqlite_utils
 
 from tests.e2e.harness import RunningVigil, vigil
-from tests.phone import LONDON, phone, phone_browser
+from tests.phone import LONDON, open_link, phone, phone_browser
 from tests.servers import free_port
 
 pytestmark = pytest.mark.network
@@ -76,9 +76,7 @@ def test_caller_agrees_streams_and_ends(desk: Desk, browser: Any) -> None:
     database holds two consent records (agree, withdraw) with the text's hash and the
     browser's user agent."""
     url = desk.link("--name", "Jane Doe", "--incident", "INC-7")
-    context = phone(browser)
-    page = context.new_page()
-    page.goto(url)
+    context, page = open_link(browser, url)
     assert "Northshire Police control room" in page.content()
     page.click("#agree")
     page.wait_for_selector("body[data-state=live]", timeout=15_000)
@@ -118,9 +116,7 @@ def test_decline_shares_nothing(desk: Desk, browser: Any) -> None:
     Out: the page says declined; the feed is ended "declined" with no frames and no
     location; one consent record, "decline"; reopening the link answers 410."""
     url = desk.link("--name", "Sam")
-    context = phone(browser)
-    page = context.new_page()
-    page.goto(url)
+    context, page = open_link(browser, url)
     page.click("#decline")
     page.wait_for_selector("body[data-state=declined]", timeout=10_000)
     status = desk.wall.wait_for(lambda s: desk.caller(s)["state"] == "ended", timeout=10)
@@ -139,9 +135,7 @@ def test_link_holds_to_its_first_phone_and_survives_a_reload(desk: Desk, browser
     Out: phone B gets 410 and nothing changes on the wall; phone A streams again on the
     same feed (one caller feed, live, more frames than before); consent was recorded once."""
     url = desk.link("--name", "Alex")
-    first = phone(browser)
-    page = first.new_page()
-    page.goto(url)
+    first, page = open_link(browser, url)
     page.click("#agree")
     page.wait_for_selector("body[data-state=live]", timeout=15_000)
     before = desk.caller(desk.wall.wait_for(lambda s: desk.caller(s)["frames"] > 5, timeout=20))
@@ -154,8 +148,9 @@ def test_link_holds_to_its_first_phone_and_survives_a_reload(desk: Desk, browser
     page.click("#agree")
     page.wait_for_selector("body[data-state=live]", timeout=15_000)
     after = desk.wall.wait_for(
-        lambda s: desk.caller(s)["state"] == "live"
-        and desk.caller(s)["frames"] > before["frames"] + 20,
+        lambda s: (
+            desk.caller(s)["state"] == "live" and desk.caller(s)["frames"] > before["frames"] + 20
+        ),
         timeout=20,
     )
     callers = [f for f in after["feeds"] if f["kind"] == "caller"]
@@ -168,9 +163,9 @@ def test_location_only_link_never_opens_the_camera(desk: Desk, browser: Any) -> 
     """In: a --location-only link; the caller agrees.
     Out: the position arrives; no video frames and no media session ever exist."""
     url = desk.link("--name", "Pat", "--location-only")
-    context = phone(browser, {"latitude": 53.4808, "longitude": -2.2426, "accuracy": 25})
-    page = context.new_page()
-    page.goto(url)
+    context, page = open_link(
+        browser, url, {"latitude": 53.4808, "longitude": -2.2426, "accuracy": 25}
+    )
     page.click("#agree")
     status = desk.wall.wait_for(
         lambda s: bool((c := desk.caller(s)) and c["location"] is not None), timeout=15
@@ -187,9 +182,7 @@ def test_h264_when_the_control_room_prefers_it(short_tmp: Path, browser: Any) ->
     Out: the caller's feed is live in H.264 (Chromium offers both; the answer picks it)."""
     desk = Desk(short_tmp, 'video_codec = "h264"\n')
     try:
-        context = phone(browser)
-        page = context.new_page()
-        page.goto(desk.link("--name", "Chris"))
+        context, page = open_link(browser, desk.link("--name", "Chris"))
         page.click("#agree")
         status = desk.wall.wait_for(
             lambda s: bool((c := desk.caller(s)) and c["frames"] > 5), timeout=20
@@ -204,9 +197,7 @@ def test_revoked_link_ends_the_stream(desk: Desk, browser: Any) -> None:
     """In: a caller is live; the operator runs `vigil link revoke ID` from another shell.
     Out: within a few seconds the feed is ended and the page shows the ended screen."""
     url = desk.link("--name", "Robin")
-    context = phone(browser)
-    page = context.new_page()
-    page.goto(url)
+    context, page = open_link(browser, url)
     page.click("#agree")
     desk.wall.wait_for(lambda s: bool((c := desk.caller(s)) and c["frames"] > 5), timeout=20)
     listed = vigil("link", "list", "--json", "--base-dir", desk.base)
@@ -224,14 +215,10 @@ def test_caller_starts_at_720p_and_reports_its_bitrate(desk: Desk, browser: Any)
     Out: the caller's feed is 1280x720 within seconds of going live (not 360p for the
     first 20 s, which is what Chromium's own 300 kbit/s start gives), and `vigil status`
     shows a bitrate measured from the session, not 0."""
-    context = phone(browser)
-    page = context.new_page()
-    page.goto(desk.link("--name", "Lee"))
+    context, page = open_link(browser, desk.link("--name", "Lee"))
     page.click("#agree")
     status = desk.wall.wait_for(
-        lambda s: bool(
-            (c := desk.caller(s)) and c["width"] == 1280 and c["bitrate_kbps"] > 300
-        ),
+        lambda s: bool((c := desk.caller(s)) and c["width"] == 1280 and c["bitrate_kbps"] > 300),
         timeout=15,
     )
     assert desk.caller(status)["height"] == 720

@@ -25,22 +25,22 @@ from widgets.invite import (
 URL = "https://controlroom.example:8443/c/Zk3p9QxV7mW2aR8tY4uB1nE6"
 
 
-@pytest.fixture
-def dialog(qtbot: QtBot) -> InviteDialog:
-    widget = InviteDialog(can_send=True)
+def shown(qtbot: QtBot, *, can_send: bool) -> InviteDialog:
+    widget = InviteDialog(can_send=can_send)
     qtbot.addWidget(widget)
     widget.show()
     qtbot.waitExposed(widget)
     return widget
+
+
+@pytest.fixture
+def dialog(qtbot: QtBot) -> InviteDialog:
+    return shown(qtbot, can_send=True)
 
 
 @pytest.fixture
 def no_sms(qtbot: QtBot) -> InviteDialog:
-    widget = InviteDialog(can_send=False)
-    qtbot.addWidget(widget)
-    widget.show()
-    qtbot.waitExposed(widget)
-    return widget
+    return shown(qtbot, can_send=False)
 
 
 def fill(dialog: InviteDialog, name: str = "", phone: str = "", incident: str = "") -> None:
