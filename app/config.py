@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
+from app.map_tiles import check_setting as check_tiles_setting
 from app.paths import default_config_file
 from app.sms import SmsSettings, SmsSettingsError, parse_sms_settings
 from media.feed import FeedKind, FeedSpec, RtspTransport
@@ -23,6 +24,7 @@ from widgets.layout import check as check_layout
 
 SECRET_SERVICE = "vigil"
 
+_MAP_KEYS = {"tiles", "centre", "zoom"}
 _FEED_KEYS = {"name", "kind", "url", "username", "rtsp_transport", "loop"}
 _TOP_KEYS = {"wall", "gateway", "map", "feeds", "recording", "evidence", "sms"}
 
@@ -100,6 +102,17 @@ class GatewaySettings:
 
 
 @dataclass(frozen=True)
+class MapSettings:
+    """[map]: where the map's tiles come from and where it first looks."""
+
+    tiles: str | None = None
+    """"mbtiles:PATH" or an XYZ URL template of the force's own tile server; None: a grid."""
+    centre: tuple[float, float] | None = None
+    """(lat, lon) the map opens on; None: the tiles' own centre, else the first feeds."""
+    zoom: float = 14.0
+
+
+@dataclass(frozen=True)
 class Config:
     path: Path | None = None
     layout: str = "auto"
@@ -108,6 +121,7 @@ class Config:
     gateway: GatewaySettings | None = None
     """None when the config has no [gateway]: nothing then listens for callers."""
     sms: SmsSettings = field(default_factory=SmsSettings)
+    map: MapSettings = field(default_factory=MapSettings)
 
 
 def read(path: Path | None) -> Config | None:
@@ -232,7 +246,50 @@ def parse(text: str, path: Path | None = None) -> Config:
             sms = parse_sms_settings(data["sms"])
         except SmsSettingsError as exc:
             fail(exc.key, exc.message, "sms")
-    return Config(path=path, layout=layout, feeds=tuple(feeds), gateway=gateway, sms=sms)
+    map_settings = MapSettings()
+    if "map" in data:
+        table = data["map"]
+        if not isinstance(table, dict):
+            fail("map", "must be a table: [map]")
+        map_settings = _map(table, lambda key, message: fail(key, message, "map"))
+    return Config(
+        path=path,
+        layout=layout,
+        feeds=tuple(feeds),
+        gateway=gateway,
+        sms=sms,
+        map=map_settings,
+    )
+
+
+def _map(table: dict[str, object], fail: Callable[[str, str], NoReturn]) -> MapSettings:
+    for key in table:
+        if key not in _MAP_KEYS:
+            fail(key, f"unknown map setting; expected one of {', '.join(sorted(_MAP_KEYS))}")
+    tiles = table.get("tiles")
+    if tiles is not None:
+        if not isinstance(tiles, str) or not tiles.strip():
+            fail("tiles", 'must be text: "mbtiles:/path/file.mbtiles" or a URL template')
+        problem = check_tiles_setting(tiles.strip())
+        if problem:
+            fail("tiles", problem)
+    centre = table.get("centre")
+    if centre is not None and not (
+        isinstance(centre, list)
+        and len(centre) == 2
+        and all(isinstance(v, int | float) and not isinstance(v, bool) for v in centre)
+        and -85 <= centre[0] <= 85
+        and -180 <= centre[1] <= 180
+    ):
+        fail("centre", "must be [latitude, longitude] in degrees, such as [53.959, -1.0815]")
+    zoom = table.get("zoom", MapSettings.zoom)
+    if isinstance(zoom, bool) or not isinstance(zoom, int | float) or not 1 <= zoom <= 20:
+        fail("zoom", "must be a number from 1 (the world) to 20 (a building)")
+    return MapSettings(
+        tiles=tiles.strip() if isinstance(tiles, str) else None,
+        centre=(float(centre[0]), float(centre[1])) if isinstance(centre, list) else None,
+        zoom=float(zoom),
+    )
 
 
 def _gateway(table: dict[str, object], fail: Callable[[str, str], NoReturn]) -> GatewaySettings:

@@ -17,14 +17,16 @@ from pathlib import Path
 from typing import Any
 
 from app import config as config_module
-from app.config import Config
+from app.config import Config, MapSettings
 from app.control import ControlServer
 from app.demo import DemoSender
 from app.feeds import FeedService, with_password
 from app.gateway.service import GatewayService
 from app.logs import setup_logging
+from app.map_service import MapService
 from app.paths import BaseDir
 from app.status import feed_status
+from media.demo import YORK
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +58,14 @@ class Instance:
             specs = [with_password(feed) for feed in config.feeds]
         self.feeds = FeedService(specs)
         self.gateway = GatewayService.from_config(config, base, self.feeds)
+        self.map = MapService(config.map if config else MapSettings(), base)
 
     @property
     def layout(self) -> str:
         return self.config.layout if self.config else "auto"
 
     def start(self) -> None:
+        self.map.start()
         if self.demo is not None:
             self.demo.start()
         self.feeds.start()
@@ -70,6 +74,7 @@ class Instance:
         self.feeds.stop()
         if self.demo is not None:
             self.demo.stop()
+        self.map.close()
 
     def status(self) -> dict[str, Any]:
         now = time.monotonic()
@@ -81,6 +86,7 @@ class Instance:
             "demo": self.demo is not None,
             "feeds": [feed_status(feed, now) for feed in self.feeds.feeds],
             "gateway": self.gateway.status() if self.gateway else None,
+            "map": self.map.status(),
         }
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:
@@ -98,6 +104,8 @@ def make_qt_app(offscreen: bool) -> Any:
     sys.setswitchinterval(0.0005)
     if offscreen:
         os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        # The map is a Qt Quick scene; with no screen there is no GPU to draw it with.
+        os.environ.setdefault("QT_QUICK_BACKEND", "software")
     from PySide6.QtGui import QIcon
     from PySide6.QtWidgets import QApplication
 
@@ -131,6 +139,7 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
         title_note=" (demo)" if instance.demo else "",
         service=instance.feeds,
         gateway=instance.gateway,
+        map_view=instance.map.view(YORK if instance.demo else None),
     )
     return base, app, instance, window
 

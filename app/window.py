@@ -12,15 +12,17 @@ from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
-from PySide6.QtWidgets import QLabel, QMainWindow, QMenu, QWidget
+from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QWidget
 
 from app.caller_controls import CallerControls
 from app.feeds import FeedService
 from app.gateway.service import GatewayService
+from app.map_service import MapView
 from app.wall_state import WallState, ordered
 from media.feed import Feed, FeedState
 from widgets.audio_out import AudioOut
 from widgets.layout import CHOICES
+from widgets.map_panel import MapPanel, MapSetup
 from widgets.wall import Wall
 
 
@@ -34,6 +36,7 @@ class WallWindow(QMainWindow):
         title_note: str = "",
         service: FeedService | None = None,
         gateway: GatewayService | None = None,
+        map_view: MapView | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -53,6 +56,16 @@ class WallWindow(QMainWindow):
             CallerControls(gateway, service, self.wall, self)
             if gateway is not None and service is not None
             else None
+        )
+        self.map = MapPanel(lambda: [tile.feed for tile in self.wall.tiles], _map_setup(map_view))
+        self.map_dock = QDockWidget("Map", self)
+        self.map_dock.setObjectName("map-dock")
+        self.map_dock.setWidget(self.map)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.map_dock)
+        self.resizeDocks([self.map_dock], [520], Qt.Orientation.Horizontal)
+        self.map.feed_clicked.connect(self.spotlight_feed)
+        self.wall.selection_changed.connect(
+            lambda feed: self.map.select(feed.name if feed is not None else None)
         )
         self._build_menus()
         self.wall.set_empty_text(
@@ -90,6 +103,11 @@ class WallWindow(QMainWindow):
         self._add(view, "&Spotlight selected tile", "Return", self.wall.toggle_spotlight)
         self._add(view, "&Listen to selected tile", "M", self.wall.toggle_listening)
         self._add(view, "&Full screen", "F11", self.toggle_full_screen)
+        self.map_action = self.map_dock.toggleViewAction()
+        self.map_action.setText("&Map")
+        self.map_action.setShortcut(QKeySequence("Ctrl+M"))
+        view.addAction(self.map_action)
+        self.addAction(self.map_action)
         view.addSeparator()
         self._add(view, "&Quit", QKeySequence.StandardKey.Quit, self.close)
 
@@ -120,6 +138,13 @@ class WallWindow(QMainWindow):
         menu.addAction(action)
         self.addAction(action)
         return action
+
+    def spotlight_feed(self, name: str) -> None:
+        """A marker on the map was tapped: select its tile and give it the wall."""
+        tile = next((tile for tile in self.wall.tiles if tile.feed.name == name), None)
+        if tile is not None:
+            self.wall.select(tile)
+            self.wall.set_spotlight(tile)
 
     def toggle_full_screen(self) -> None:
         if self.isFullScreen():
@@ -159,3 +184,17 @@ class WallWindow(QMainWindow):
         self._save_state()
         self.audio.play(None)
         super().closeEvent(event)
+
+
+def _map_setup(view: MapView | None) -> MapSetup:
+    if view is None:
+        return MapSetup()
+    return MapSetup(
+        tile_url=view.tile_url,
+        note=view.note,
+        attribution=view.attribution,
+        cache_dir=view.cache_dir,
+        centre=view.centre or MapSetup.centre,
+        zoom=view.zoom,
+        fit_first=view.centre is None,
+    )

@@ -15,6 +15,8 @@ from pathlib import Path
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+# The map is a Qt Quick scene: with no GPU, Qt Quick renders in software.
+os.environ.setdefault("QT_QUICK_BACKEND", "software")
 
 
 @pytest.fixture
