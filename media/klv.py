@@ -395,6 +395,15 @@ class KlvReader:
                 self.stats.skipped_bytes += 1  # four bytes that only look like a key's start
                 pos = key_at + 1
                 continue
+            inner = buffer.find(_UL_PREFIX, key_at + 1, key_at + 15 + len(_UL_PREFIX))
+            if inner >= 0:
+                # No key holds another key's start: this one was cut short and the next
+                # set begins inside it. Without this, the next set's bytes would be read
+                # as this one's key and length, and the set swallowed with it.
+                self.stats.truncated += 1
+                self.stats.skipped_bytes += inner - key_at
+                pos = inner
+                continue
             try:
                 length, value_at = _read_ber_length(buffer, key_at + 16, "the KLV item")
             except KlvError as error:

@@ -18,6 +18,7 @@ from media.klv import (
     DroneTelemetry,
     KlvError,
     KlvReader,
+    KlvStats,
     checksum,
     encode_packet,
     local_set,
@@ -262,6 +263,38 @@ def test_error_sentinels_read_as_none() -> None:
     assert t.unknown_tags == 0
 
 
+def test_offset_corners_built_by_hand_land_around_the_frame_centre() -> None:
+    """A local set built byte by byte: frame centre in tags 23/24 and eight different
+    offsets in tags 26..33 (lat1, lon1, lat2, lon2, ...). Out: corner i is the centre plus
+    tag 26+2i's offset in latitude and tag 27+2i's in longitude, each offset int16 *
+    0.075 / 32767 degrees (ST 0601's mapping, written out here); with one offset or the
+    frame centre missing there are no corners (half a picture's outline is no outline)."""
+    lat, lon = 53.9590, -1.0815
+    centre = [
+        (23, round(lat / 90 * 0x7FFFFFFF).to_bytes(4, "big", signed=True)),
+        (24, round(lon / 180 * 0x7FFFFFFF).to_bytes(4, "big", signed=True)),
+    ]
+    raws = [1000, -2000, 3000, -4000, -5000, 6000, 7000, -32767]
+    offsets = [(26 + i, raw.to_bytes(2, "big", signed=True)) for i, raw in enumerate(raws)]
+    t = parse_packet(local_set([*centre, *offsets]))
+    assert t.frame_centre_lat == pytest.approx(lat, abs=STEP["frame_centre_lat"])
+    assert t.frame_centre_lon == pytest.approx(lon, abs=STEP["frame_centre_lon"])
+    assert t.corners is not None
+    assert t.frame_centre_lat is not None
+    assert t.frame_centre_lon is not None
+    for i, (corner_lat, corner_lon) in enumerate(t.corners):
+        assert corner_lat == pytest.approx(
+            t.frame_centre_lat + raws[2 * i] * 0.075 / 32767, abs=1e-12
+        ), i
+        assert corner_lon == pytest.approx(
+            t.frame_centre_lon + raws[2 * i + 1] * 0.075 / 32767, abs=1e-12
+        ), i
+    assert t.corners[3][1] == pytest.approx(t.frame_centre_lon - 0.075, abs=1e-12)
+    assert t.unknown_tags == 0
+    assert parse_packet(local_set([*centre, *offsets[:7]])).corners is None
+    assert parse_packet(local_set(offsets)).corners is None
+
+
 # Broken packets --------------------------------------------------------------------------
 
 
@@ -356,6 +389,30 @@ def test_long_form_ber_lengths_are_read() -> None:
     assert t.unknown_tags == 1
 
 
+def test_an_item_running_past_the_checksum_is_malformed_not_fatal() -> None:
+    """A local set whose key, length and checksum are all right but whose last item says
+    more bytes than the set holds (tag 13 claims 9, 4 are there), and one whose last tag
+    never ends (BER-OID continuation bits into the checksum): KlvError "malformed" naming
+    the tag for the first; a reader counts both as malformed and reads the good set behind."""
+    overrun = bytearray(local_set([(5, b"\x10\x00"), (13, b"\x40\x00\x00\x00")]))
+    overrun[16 + 1 + 4 + 1] = 9  # tag 13's length byte
+    overrun[-2:] = checksum(bytes(overrun[:-2])).to_bytes(2, "big")
+    with pytest.raises(KlvError, match="tag 13 says 9 bytes, 4 left") as caught:
+        parse_packet(bytes(overrun))
+    assert caught.value.kind == "malformed"
+    endless = bytearray(local_set([(5, b"\x10\x00")]))
+    endless[17:21] = b"\x85\x85\x85\x85"  # a tag of 4+ continuation bytes, no end
+    endless[-2:] = checksum(bytes(endless[:-2])).to_bytes(2, "big")
+    with pytest.raises(KlvError) as caught:
+        parse_packet(bytes(endless))
+    assert caught.value.kind == "malformed"
+    good = encode_packet(telemetry_at(0))
+    reader = KlvReader()
+    got = reader.feed(bytes(overrun) + bytes(endless) + good)
+    assert [t.time_utc for t in got] == [1_767_225_600.0]
+    assert (reader.stats.good, reader.stats.malformed, reader.stats.bad_checksum) == (1, 2, 0)
+
+
 # The reader ------------------------------------------------------------------------------
 
 
@@ -415,6 +472,78 @@ def test_a_packet_split_across_payloads_is_joined_and_a_cut_one_dropped() -> Non
     assert [t.time_utc for t in reader.feed(c)] == [1_767_225_602.0]
     reader.flush()
     assert (reader.stats.good, reader.stats.truncated, reader.stats.bad_checksum) == (2, 1, 0)
+
+
+def dropped(stats: KlvStats) -> int:
+    """What `vigil status` reports as klv_dropped."""
+    return stats.bad_checksum + stats.truncated + stats.malformed
+
+
+def test_a_set_cut_anywhere_is_counted_once_and_never_swallows_the_next() -> None:
+    """A local set cut after n bytes (5 up to all but its last byte, so a key's start is
+    there), followed by a good set: in the same payload, or in the next one. Out: the good
+    set is always read, and the cut one counted as dropped exactly once. (A cut inside
+    the 16-byte key once made the reader take the next set's key bytes as this one's key
+    and length, and lose the good set with it.)"""
+    cut, good = encode_packet(telemetry_at(0)), encode_packet(telemetry_at(1))
+    for n in range(5, len(cut)):
+        together, apart = KlvReader(), KlvReader()
+        got_together = together.feed(cut[:n] + good)
+        got_apart = apart.feed(cut[:n]) + apart.feed(good)
+        for reader, got in ((together, got_together), (apart, got_apart)):
+            reader.flush()
+            assert [t.time_utc for t in got] == [1_767_225_601.0], n
+            assert reader.stats.good == 1, n
+            assert dropped(reader.stats) == 1, (n, reader.stats)
+            assert reader.stats.unknown_keys == 0, n
+
+
+def test_any_damaged_byte_is_counted_and_the_next_set_still_read() -> None:
+    """Each byte of a good local set in turn XORed with 0x01, 0x5A and 0xFF, the damaged
+    set followed by a good one, in the same payload and in the next. Out: never an
+    exception, the damaged set never comes out, the good one always does; damage after
+    the key's first eight bytes (version byte, length, items, checksum) counts as dropped
+    exactly once; damage to the key itself makes it another key or no key at all, so it
+    is counted as an unknown key or skipped bytes instead."""
+    damaged_base, good = encode_packet(SAMPLE), encode_packet(telemetry_at(1))
+    for i in range(len(damaged_base)):
+        for mask in (0x01, 0x5A, 0xFF):
+            damaged = bytearray(damaged_base)
+            damaged[i] ^= mask
+            together, apart = KlvReader(), KlvReader()
+            got_together = together.feed(bytes(damaged) + good)
+            got_apart = apart.feed(bytes(damaged)) + apart.feed(good)
+            for reader, got in ((together, got_together), (apart, got_apart)):
+                reader.flush()
+                assert [t.time_utc for t in got] == [1_767_225_601.0], (i, mask)
+                s = reader.stats
+                if i == 7 or i >= 16:
+                    assert dropped(s) == 1, (i, mask, s)
+                else:
+                    assert dropped(s) + s.unknown_keys + min(1, s.skipped_bytes) >= 1, (i, s)
+
+
+def test_empty_payloads_are_skipped_and_count_nothing() -> None:
+    """Empty payloads (PyAV's end-of-stream packet, an empty PES) on their own, before,
+    between and after good sets: nothing comes out of them, nothing is counted, and the
+    good sets around them are read; a UAS key with length 0 (an empty local set, with no
+    room even for a checksum) is counted as malformed and skipped."""
+    reader = KlvReader()
+    assert reader.feed(b"") == []
+    reader.flush()
+    assert reader.stats == KlvStats()
+    a, b = encode_packet(telemetry_at(0)), encode_packet(telemetry_at(1))
+    got = []
+    for payload in (b"", a, b"", b"", b, b""):
+        got.extend(reader.feed(payload))
+    reader.flush()
+    assert [t.time_utc for t in got] == [1_767_225_600.0, 1_767_225_601.0]
+    assert reader.stats == KlvStats(good=2)
+    with pytest.raises(KlvError, match="no checksum"):
+        parse_packet(UAS_LOCAL_SET_KEY + b"\x00")
+    got = reader.feed(UAS_LOCAL_SET_KEY + b"\x00" + a)
+    assert [t.time_utc for t in got] == [1_767_225_600.0]
+    assert (reader.stats.good, reader.stats.malformed) == (3, 1)
 
 
 # A real MPEG-TS file through PyAV --------------------------------------------------------
