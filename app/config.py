@@ -109,7 +109,7 @@ class MapSettings:
     """"mbtiles:PATH" or an XYZ URL template of the force's own tile server; None: a grid."""
     centre: tuple[float, float] | None = None
     """(lat, lon) the map opens on; None: the tiles' own centre, else the first feeds."""
-    zoom: float = 14.0
+    zoom: float = 15.0
 
 
 @dataclass(frozen=True)

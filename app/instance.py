@@ -20,12 +20,14 @@ from app import config as config_module
 from app.config import Config, MapSettings
 from app.control import ControlServer
 from app.demo import DemoSender
+from app.demo_positions import DemoPositions
 from app.feeds import FeedService, with_password
 from app.gateway.service import GatewayService
 from app.logs import setup_logging
 from app.map_service import MapService
 from app.paths import BaseDir
 from app.status import feed_status
+from app.tracks import TrackRecorder
 from media.demo import YORK
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,10 @@ class Instance:
         self.feeds = FeedService(specs)
         self.gateway = GatewayService.from_config(config, base, self.feeds)
         self.map = MapService(config.map if config else MapSettings(), base)
+        # Every position a feed reports is kept as its track (evidence exports them).
+        self.tracks = TrackRecorder(lambda: list(self.feeds.feeds), base.database)
+        # The demo's callers and officers walk York; its drones fly there through their KLV.
+        self.demo_positions = DemoPositions(self.feeds.feeds) if self.demo else None
 
     @property
     def layout(self) -> str:
@@ -69,8 +75,14 @@ class Instance:
         if self.demo is not None:
             self.demo.start()
         self.feeds.start()
+        if self.demo_positions is not None:
+            self.demo_positions.start()
+        self.tracks.start()
 
     def stop(self) -> None:
+        if self.demo_positions is not None:
+            self.demo_positions.stop()
+        self.tracks.stop()
         self.feeds.stop()
         if self.demo is not None:
             self.demo.stop()
@@ -87,6 +99,7 @@ class Instance:
             "feeds": [feed_status(feed, now) for feed in self.feeds.feeds],
             "gateway": self.gateway.status() if self.gateway else None,
             "map": self.map.status(),
+            "tracks": self.tracks.status(),
         }
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:

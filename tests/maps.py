@@ -35,7 +35,7 @@ def tile_png(zoom: int, x: int, y: int) -> bytes:
     data = QByteArray()
     buffer = QBuffer(data)
     buffer.open(QIODevice.OpenModeFlag.WriteOnly)
-    image.save(buffer, b"PNG")
+    image.save(buffer, "PNG")  # type: ignore[call-overload]  # PySide6 takes str here
     return bytes(data.data())
 
 

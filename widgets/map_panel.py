@@ -42,7 +42,7 @@ class MapSetup:
     attribution: str = ""
     cache_dir: Path | None = None
     centre: tuple[float, float] = (53.9590, -1.0815)
-    zoom: float = 14.0
+    zoom: float = 15.0
     fit_first: bool = False
     """No centre was configured: show all the feeds once the first positions arrive."""
 

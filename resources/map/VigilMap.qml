@@ -10,6 +10,9 @@ import QtPositioning
 Rectangle {
     id: root
     color: "#0d1014"
+    // Where the map looks, for the panel to read back (and the tests to check).
+    readonly property var mapCentre: view.map.center
+    readonly property real mapZoom: view.map.zoomLevel
 
     readonly property var kindColours: ({
         "caller": "#e8590c", "bodycam": "#1c7ed6", "officer": "#7048e8",
@@ -59,6 +62,7 @@ Rectangle {
         // Trails under everything else.
         MapItemView {
             parent: view.map
+            z: 1
             model: markers
             delegate: MapPolyline {
                 required property var trail
@@ -73,6 +77,7 @@ Rectangle {
         // Callers' GPS accuracy and drones' footprints.
         MapItemView {
             parent: view.map
+            z: 2
             model: markers
             delegate: MapCircle {
                 required property var position
@@ -89,6 +94,7 @@ Rectangle {
         }
         MapItemView {
             parent: view.map
+            z: 2
             model: markers
             delegate: MapPolygon {
                 required property var footprint
@@ -101,6 +107,7 @@ Rectangle {
         }
         MapItemView {
             parent: view.map
+            z: 3
             model: markers
             delegate: MapQuickItem {
                 required property var frameCentre
@@ -119,6 +126,7 @@ Rectangle {
         // The markers themselves, on top.
         MapItemView {
             parent: view.map
+            z: 10
             model: markers
             delegate: MapQuickItem {
                 id: marker
@@ -136,7 +144,7 @@ Rectangle {
                 coordinate: position
                 anchorPoint.x: 14
                 anchorPoint.y: 14
-                z: selected ? 2 : 1
+                z: selected ? 11 : 10
                 sourceItem: Item {
                     width: 28 + label.width
                     height: 28
@@ -194,6 +202,7 @@ Rectangle {
         MapPolyline {
             parent: view.map
             visible: bridge.measureFrom.isValid && bridge.measureTo.isValid
+            z: 4
             path: [bridge.measureFrom, bridge.measureTo]
             line.width: 2
             line.color: "#ffd43b"
@@ -201,6 +210,7 @@ Rectangle {
         MapQuickItem {
             parent: view.map
             visible: bridge.measureFrom.isValid
+            z: 12
             coordinate: bridge.measureFrom
             anchorPoint.x: 7
             anchorPoint.y: 7

@@ -74,8 +74,9 @@ def test_status_without_an_instance_exits_3(short_tmp: Path) -> None:
 
 
 def test_snapshot_of_the_demo_shows_nine_moving_pictures(short_tmp: Path) -> None:
-    """The PNG holds a 3x3 grid whose every cell is a real picture: many colours and a
-    bright moving block, not a flat placeholder or a 'Connecting…' tile."""
+    """The PNG holds a 3x3 grid (the wall, left of the map panel) whose every cell is a
+    real picture: many colours and a bright moving block, not a flat placeholder or a
+    'Connecting…' tile."""
     out = short_tmp / "wall.png"
     result = vigil(
         "snapshot",
@@ -94,7 +95,13 @@ def test_snapshot_of_the_demo_shows_nine_moving_pictures(short_tmp: Path) -> Non
     image = np.asarray(Image.open(out).convert("RGB")).astype(int)
     assert image.shape == (720, 1280, 3)
     top, bottom = 30, 690  # inside the menu and status bars
-    cell_h, cell_w = (bottom - top) // 3, 1280 // 3
+    # The wall ends at the first column past its second gap between tiles that is one flat
+    # colour from top to bottom: the gap between the wall and the map panel docked beside it.
+    flat = [x for x in range(560, 1280) if image[top:bottom, x].std(axis=0).max() < 1]
+    assert flat, "no edge between the wall and the map"
+    wall_width = flat[0]
+    assert wall_width > 640, f"the wall is only {wall_width} px wide beside the map"
+    cell_h, cell_w = (bottom - top) // 3, wall_width // 3
     for row in range(3):
         for col in range(3):
             cell = image[
