@@ -78,6 +78,11 @@ def check_setting(setting: str) -> str | None:
     missing = [p for p in ("{z}", "{x}", "{y}") if p not in setting]
     if missing:
         return f"the URL template lacks {', '.join(missing)}"
+    try:
+        # _fetch fills the template with str.format: anything else in braces would fail there.
+        setting.format(z=0, x=0, y=0)
+    except (KeyError, IndexError, ValueError):
+        return "the URL template may hold only {z}, {x} and {y} in braces (not {s} or others)"
     if parts.username or parts.password:
         return "the URL holds a user name or password; tile servers here take none"
     return None

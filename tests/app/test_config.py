@@ -105,3 +105,84 @@ def test_a_password_in_a_url_is_never_echoed() -> None:
 def test_missing_file_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="No such file"):
         load(tmp_path / "absent.toml")
+
+
+# -- [map] ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "tiles",
+    [
+        "mbtiles:/srv/maps/north-yorkshire.mbtiles",
+        "https://tiles.force.internal/{z}/{x}/{y}.png",
+        "http://10.1.2.3:8080/osm/{z}/{x}/{y}.jpg",
+    ],
+)
+def test_map_tiles_accepts_an_mbtiles_file_or_an_xyz_template(tiles: str) -> None:
+    """In: [map] tiles as an mbtiles: path or an http(s) template, with centre and zoom.
+    Out: MapSettings holding them as given (centre as floats)."""
+    config = parse(f'[map]\ntiles = "{tiles}"\ncentre = [53.959, -1]\nzoom = 15\n')
+    assert config.map.tiles == tiles
+    assert config.map.centre == (53.959, -1.0)
+    assert config.map.zoom == 15.0
+
+
+def test_no_map_section_means_no_tiles() -> None:
+    """In: a config without [map]. Out: no tiles, no centre, the default zoom."""
+    from app.config import MapSettings
+
+    settings = parse('[wall]\nlayout = "auto"\n').map
+    assert (settings.tiles, settings.centre, settings.zoom) == (None, None, MapSettings.zoom)
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "words"),
+    [
+        ('[map]\ntiles = "ftp://tiles.example/{z}/{x}/{y}.png"\n', 2, "map.tiles", "http(s)"),
+        (
+            '[wall]\nlayout = "auto"\n\n[map]\nzoom = 12\ntiles = "https://t.internal/{z}/{x}.png"\n',
+            6,
+            "map.tiles",
+            "lacks {y}",
+        ),
+        ('[map]\ntiles = "mbtiles:"\n', 2, "map.tiles", "needs a file path"),
+        ('[map]\ntiles = "https://{s}.t.internal/{z}/{x}/{y}.png"\n', 2, "map.tiles", "{s}"),
+        ("[map]\ntiles = 7\n", 2, "map.tiles", "must be text"),
+        (
+            '[map]\n\ntiles = "https://u:hunter2@t.internal/{z}/{x}/{y}.png"\n',
+            3,
+            "map.tiles",
+            "user name or password",
+        ),
+        ("[map]\ncentre = [91, 0]\n", 2, "map.centre", "[latitude, longitude]"),
+        ("[map]\nzoom = 12\ncentre = [53.9, -181]\n", 3, "map.centre", "[latitude, longitude]"),
+        ("[map]\ncentre = [53.9]\n", 2, "map.centre", "[latitude, longitude]"),
+        ('[map]\ncentre = "53.9,-1.08"\n', 2, "map.centre", "[latitude, longitude]"),
+        ("[map]\ncentre = [true, 0]\n", 2, "map.centre", "[latitude, longitude]"),
+        ("[map]\nzoom = 0\n", 2, "map.zoom", "from 1"),
+        ("[map]\nzoom = true\n", 2, "map.zoom", "from 1"),
+        ('[map]\nzoom = "14"\n', 2, "map.zoom", "a number"),
+        ("[map]\nzoom = 14\ncenter = [53.9, -1.08]\n", 3, "map.center", "unknown map setting"),
+    ],
+)
+def test_each_map_mistake_names_file_line_and_key(
+    tmp_path: Path, text: str, line: int, key: str, words: str
+) -> None:
+    """In: a [map] with a bad tiles source, centre out of range or not a pair, zoom 0 or
+    true or text, an unknown key. Out: ConfigError naming the file, the line and map.KEY."""
+    path = tmp_path / "bad.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError) as caught:
+        load(path)
+    error = caught.value
+    assert (error.path, error.line, error.key) == (path, line, key)
+    assert str(error).startswith(f"{path}:{line}: {key}: ")
+    assert words in str(error)
+    assert "hunter2" not in str(error)
+
+
+def test_map_must_be_a_table() -> None:
+    """In: map = "york". Out: ConfigError on key map."""
+    with pytest.raises(ConfigError) as caught:
+        parse('map = "york"\n')
+    assert (caught.value.key, caught.value.line) == ("map", 1)
