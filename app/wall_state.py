@@ -1,4 +1,5 @@
-"""The wall's arrangement kept between runs: the layout and the order of the tiles."""
+"""The wall's arrangement kept between runs: the layout, the order of the tiles, and where
+the map panel is (docked, floating on another screen, or hidden)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,8 @@ class WallState:
     layout: str | None = None
     order: list[str] = field(default_factory=list)
     """Feed names, first tile first."""
+    panels: str | None = None
+    """The window's docked panels as Qt saves them (QMainWindow.saveState, base64)."""
 
     @classmethod
     def load(cls, path: Path) -> WallState:
@@ -23,7 +26,12 @@ class WallState:
             data = json.loads(path.read_text(encoding="utf-8"))
             layout = data.get("layout")
             order = [name for name in data.get("order", []) if isinstance(name, str)]
-            return cls(layout if isinstance(layout, str) else None, order)
+            panels = data.get("panels")
+            return cls(
+                layout if isinstance(layout, str) else None,
+                order,
+                panels if isinstance(panels, str) else None,
+            )
         except FileNotFoundError:
             return cls()
         except (OSError, ValueError, AttributeError) as exc:
@@ -33,7 +41,10 @@ class WallState:
     def save(self, path: Path) -> None:
         temporary = path.with_suffix(".tmp")
         temporary.write_text(
-            json.dumps({"layout": self.layout, "order": self.order}, indent=1), encoding="utf-8"
+            json.dumps(
+                {"layout": self.layout, "order": self.order, "panels": self.panels}, indent=1
+            ),
+            encoding="utf-8",
         )
         os.replace(temporary, path)
 

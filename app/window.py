@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, QTimer
+from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QWidget
 
@@ -63,6 +63,10 @@ class WallWindow(QMainWindow):
         self.map_dock.setWidget(self.map)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.map_dock)
         self.resizeDocks([self.map_dock], [520], Qt.Orientation.Horizontal)
+        if saved.panels:
+            self.restoreState(QByteArray.fromBase64(saved.panels.encode("ascii")))
+        self.map_dock.visibilityChanged.connect(self._save_state)
+        self.map_dock.topLevelChanged.connect(self._save_state)
         self.map.feed_clicked.connect(self.spotlight_feed)
         self.wall.selection_changed.connect(
             lambda feed: self.map.select(feed.name if feed is not None else None)
@@ -154,7 +158,8 @@ class WallWindow(QMainWindow):
 
     def _save_state(self, *_: object) -> None:
         if self._state_file is not None:
-            WallState(self.wall.layout_name, self.wall.order).save(self._state_file)
+            panels = bytes(self.saveState().toBase64().data()).decode("ascii")
+            WallState(self.wall.layout_name, self.wall.order, panels).save(self._state_file)
 
     def _update_status(self) -> None:
         now = time.monotonic()

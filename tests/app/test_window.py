@@ -152,3 +152,24 @@ def test_a_drone_over_udp_appears_on_the_map_where_its_klv_puts_it(
     assert telemetry is not None
     assert telemetry.corners is not None
     assert len(telemetry.corners) == 4
+
+
+def test_the_map_panel_stays_hidden_after_a_restart_once_closed(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """In: View ▸ Map (Ctrl+M) unticked, then the window closed and opened again.
+    Out: the map panel is still hidden; ticking it shows it again, and that is kept too."""
+    state = tmp_path / "wall.json"
+    first = open_window(qtbot, state)
+    assert first.map_dock.isVisible()
+    assert first.map_action.shortcut() == QKeySequence("Ctrl+M")
+    first.map_action.trigger()
+    assert not first.map_dock.isVisible()
+    first.close()
+
+    second = open_window(qtbot, state)
+    assert not second.map_dock.isVisible()
+    second.map_action.trigger()
+    assert second.map_dock.isVisible()
+    second.close()
+    assert open_window(qtbot, state).map_dock.isVisible()
