@@ -28,7 +28,6 @@ from app.map_service import MapService
 from app.paths import BaseDir
 from app.status import feed_status
 from app.tracks import TrackRecorder
-from media.demo import YORK
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +151,7 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
         title_note=" (demo)" if instance.demo else "",
         service=instance.feeds,
         gateway=instance.gateway,
-        map_view=instance.map.view(YORK if instance.demo else None),
+        map_view=instance.map.view(),
     )
     return base, app, instance, window
 

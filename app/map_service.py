@@ -68,7 +68,7 @@ class MapService:
         if self.server is not None:
             self.server.close()
 
-    def view(self, fallback_centre: tuple[float, float] | None = None) -> MapView:
+    def view(self) -> MapView:
         if self.server is not None:
             source = self.server.source
             url, note, attribution = self.server.url, "", source.attribution
@@ -84,7 +84,7 @@ class MapService:
             note=note,
             attribution=attribution,
             cache_dir=self._cache / "qt",
-            centre=self._centre or fallback_centre,
+            centre=self._centre,
             zoom=self._zoom,
         )
 

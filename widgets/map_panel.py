@@ -136,6 +136,7 @@ class MapPanel(QWidget):
         self._selected: str | None = None
         self._measure_from: tuple[float, float] | None = None
         self._fit_pending = setup.fit_first
+        self._fitted_rows = 0
         # The view first: children are destroyed in the order they were made, and the QML
         # scene must go before the model and bridge its bindings read.
         self.view = QQuickWidget(self)
@@ -193,6 +194,7 @@ class MapPanel(QWidget):
     def select(self, name: str | None) -> None:
         """The wall's selection changed: ring its marker and bring it into view."""
         self._selected = name
+        self._fit_pending = self._fit_pending and name is None
         self.markers.set_selected(name)
         self._centre_on_selected()
         self._update_measure()
@@ -210,14 +212,18 @@ class MapPanel(QWidget):
             return
         lats, lons = [p[0] for p in points], [p[1] for p in points]
         pad = 0.002  # a lone feed still gets a street's worth of map around it
+        # Labels run east of their markers: leave them room on that side.
+        east = pad + 0.3 * (max(lons) - min(lons))
         self.bridge.fitRequested.emit(
-            max(lats) + pad, min(lons) - pad, min(lats) - pad, max(lons) + pad
+            max(lats) + pad, min(lons) - pad, min(lats) - pad, max(lons) + east
         )
 
     def refresh(self) -> None:
         self.markers.refresh(self._feeds())
-        if self._fit_pending and self.markers.rowCount():
-            self._fit_pending = False
+        rows = self.markers.rowCount()
+        if self._fit_pending and rows > self._fitted_rows:
+            # Until someone chooses where to look, every newly placed feed is brought in.
+            self._fitted_rows = rows
             self.show_all()
         if self.following:
             self._centre_on_selected()

@@ -612,15 +612,16 @@ def test_check_setting_accepts_usable_sources(setting: str) -> None:
 
 
 def test_no_map_section_means_a_grid_and_a_note(tmp_path: Path) -> None:
-    """In: a config without [map]. Out: no tile url, the no-tiles note, no error, the
-    fallback centre; start() and close() do nothing harmful."""
+    """In: a config without [map]. Out: no tile url, the no-tiles note, no error, no
+    centre (the map shows all the feeds once they report); start() and close() do
+    nothing harmful."""
     service = MapService(parse("").map, BaseDir(tmp_path))
     service.start()
-    view = service.view(fallback_centre=(51.5, -0.12))
+    view = service.view()
     assert view.tile_url == ""
     assert view.note == NO_TILES
     assert "No map tiles configured" in view.note
-    assert view.centre == (51.5, -0.12)
+    assert view.centre is None
     assert view.zoom == MapSettings.zoom
     assert service.status() == {"tiles": None, "error": None}
     service.close()
@@ -651,7 +652,7 @@ def test_a_good_mbtiles_file_is_served_on_loopback(county: Path, tmp_path: Path)
     service = MapService(settings, BaseDir(tmp_path))
     service.start()
     try:
-        view = service.view(fallback_centre=(0.0, 0.0))
+        view = service.view()
         assert service.server is not None
         port = service.server.port
         assert view.tile_url == f"http://127.0.0.1:{port}/tiles/"
