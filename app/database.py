@@ -71,7 +71,60 @@ _TABLES: dict[str, tuple[dict[str, type], str, list[str]]] = {
         "id",
         ["feed_id", "feed_name", "kind", "at", "lat", "lon", "source"],
     ),
+    # The evidence ledger (app/ledger.py): one hash-chained row per closed segment file.
+    "segments": (
+        {
+            "id": int,
+            "feed_name": str,
+            "seq": int,
+            "path": str,
+            "start_utc": str,
+            "end_utc": str,
+            "duration_s": float,
+            "bytes": int,
+            "sha256": str,
+            "prev_hash": str,
+            "entry_hash": str,
+            "clock_sync": str,
+            "recorded_at": str,
+            "note": str,
+        },
+        "id",
+        [
+            "feed_name",
+            "seq",
+            "path",
+            "start_utc",
+            "end_utc",
+            "bytes",
+            "sha256",
+            "prev_hash",
+            "entry_hash",
+            "clock_sync",
+            "recorded_at",
+        ],
+    ),
+    # The custody log (app/custody.py): one hash-chained row per action on the evidence.
+    "custody": (
+        {
+            "id": int,
+            "at": str,
+            "actor": str,
+            "action": str,
+            "subject": str,
+            "details": str,
+            "prev_hash": str,
+            "entry_hash": str,
+        },
+        "id",
+        ["at", "actor", "action", "subject", "details", "prev_hash", "entry_hash"],
+    ),
 }
+
+_APPEND_ONLY = ("segments", "custody")
+"""Tables whose rows are never changed or removed once written. Triggers refuse it, so a
+slip in code or a casual edit fails loudly; someone who drops the triggers is still caught
+by the hash chains (`vigil audit verify`)."""
 
 
 def open_database(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite_utils.Database:
@@ -87,4 +140,15 @@ def open_database(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqli
     db.table("consents").create_index(["link_id"], if_not_exists=True)
     # A clip's export asks for one feed's fixes between two times.
     db.table("track_points").create_index(["feed_name", "at"], if_not_exists=True)
+    # Export asks for one feed's segments over a clip's times; recovery asks whether a file
+    # is already in the ledger, and a file is never entered twice.
+    db.table("segments").create_index(["feed_name", "start_utc"], if_not_exists=True)
+    db.table("segments").create_index(["path"], unique=True, if_not_exists=True)
+    for name in _APPEND_ONLY:
+        for verb in ("UPDATE", "DELETE"):
+            db.execute(
+                f"CREATE TRIGGER IF NOT EXISTS {name}_no_{verb.lower()} "
+                f"BEFORE {verb} ON {name} "
+                f"BEGIN SELECT RAISE(ABORT, '{name} is append-only'); END"
+            )
     return db
