@@ -228,11 +228,15 @@ class SegmentLedger:
         *,
         duration_s: float | None = None,
         note: str | None = None,
+        expected_sha256: str | None = None,
     ) -> SegmentEntry:
         """Hash the closed segment file and append its entry to the feed's chain.
 
-        Times are aware datetimes or Unix times. Raises DuplicateSegmentError if the
-        file is in the ledger already, FileNotFoundError if it is not there."""
+        Times are aware datetimes or Unix times. `expected_sha256` is the hash the recorder
+        took of the bytes on their way to the file: when the file on disk hashes otherwise,
+        the entry still describes the file as it is (that is what an export will carry),
+        and its note and a warning say what the recorder had. Raises DuplicateSegmentError
+        if the file is in the ledger already, FileNotFoundError if it is not there."""
         relative = self.relative(path)
         start, end = utc_text(start_utc), utc_text(end_utc)
         if end < start:
@@ -242,6 +246,15 @@ class SegmentLedger:
         # Hashed before the write lock is taken: a large file must not hold up the other
         # feeds' appends while it is read.
         sha256, size = hash_file(self.root / relative)
+        if expected_sha256 is not None and expected_sha256.lower() != sha256:
+            log.warning(
+                "segment %s hashes to %s on disk, but the recorder wrote bytes hashing to %s",
+                relative,
+                sha256,
+                expected_sha256,
+            )
+            mismatch = f"the recorder hashed {expected_sha256.lower()} while writing it"
+            note = f"{note}; {mismatch}" if note else mismatch
         sync = self._clock_sync()
         conn = self._db.conn
         with immediate(conn):

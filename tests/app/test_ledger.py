@@ -12,6 +12,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import logging
 import multiprocessing
 import re
 import sqlite3
@@ -382,3 +383,25 @@ def test_ledger_records_the_kernels_clock_state_by_default(
     entry = ledger.add("A", 0, write_segment(root, "A", 0), T0, T0)
     assert CLOCK_FORMS.match(entry.clock_sync)
     assert before <= entry.recorded_at <= utc_text(dt.datetime.now(dt.UTC))
+
+
+def test_a_file_that_differs_from_what_the_recorder_hashed_is_entered_with_a_note(
+    ledger: SegmentLedger, caplog: pytest.LogCaptureFixture
+) -> None:
+    """In: a segment added with the hash the recorder took while writing: once matching
+    (in upper case), once not (the bytes changed between the recorder and the ledger). Out:
+    the first entry has no note; the second describes the file as it is on disk, its note
+    names the recorder's hash, a WARNING names the file; verify finds nothing (the entry
+    is true to the file)."""
+    good = write_segment(ledger.root, "A", 0)
+    digest = hashlib.sha256(good.read_bytes()).hexdigest()
+    first = ledger.add("A", 0, good, T0, T0, expected_sha256=digest.upper())
+    changed = write_segment(ledger.root, "A", 1, b"not what was written")
+    with caplog.at_level(logging.WARNING, logger="app.ledger"):
+        second = ledger.add("A", 1, changed, T0, T0, note="gap before", expected_sha256=digest)
+
+    assert first.note is None
+    assert second.sha256 == hashlib.sha256(b"not what was written").hexdigest()
+    assert second.note == f"gap before; the recorder hashed {digest} while writing it"
+    assert "A/000001.ts" in caplog.text
+    assert ledger.verify() == []
