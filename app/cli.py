@@ -2,7 +2,8 @@
 
 `vigil` alone, or `vigil run`, opens the wall; `vigil snapshot` renders it to a PNG with no
 display; `vigil status` asks the running instance for its feeds; `vigil link` makes, lists
-and revokes caller links; `vigil gateway` runs the caller gateway alone.
+and revokes caller links; `vigil gateway` runs the caller gateway alone; `vigil audit verify`
+checks the custody log and the evidence ledger.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from app.paths import BaseDir, BaseDirError
 EXIT_CONFIG = 2
 EXIT_NO_INSTANCE = 3
 EXIT_FAILED = 1
-_SUBCOMMANDS = {"run", "snapshot", "status", "link", "gateway"}
+_SUBCOMMANDS = {"run", "snapshot", "status", "link", "gateway", "audit"}
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -92,6 +93,14 @@ def build_parser() -> argparse.ArgumentParser:
     listing.add_argument("--json", action="store_true", help="print JSON")
     revoke = link_commands.add_parser("revoke", parents=[common], help="stop a link working")
     revoke.add_argument("link_id", metavar="LINK_ID")
+
+    audit = commands.add_parser("audit", help="the custody log and the evidence ledger")
+    audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
+    audit_commands.add_parser(
+        "verify",
+        parents=[common],
+        help="check every hash chain and segment file; exit 1 naming each failed check",
+    )
     return parser
 
 
@@ -129,6 +138,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from app.link_command import link_command
 
         return link_command(args)
+    if args.command == "audit":
+        from app.audit_command import audit_command
+
+        return audit_command(args)
     if args.command == "gateway":
         from app.gateway.standalone import serve
 

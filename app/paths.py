@@ -62,6 +62,11 @@ class BaseDir:
         return self.root / "vigil.db"
 
     @property
+    def recordings(self) -> Path:
+        """Segment files, one closed MPEG-TS file each, as the evidence ledger names them."""
+        return self.root / "recordings"
+
+    @property
     def certificates(self) -> Path:
         """The gateway's own TLS certificate and key, when the operator gives none."""
         return self.root / "certificates"

@@ -55,7 +55,7 @@ def log(db: sqlite_utils.Database) -> CustodyLog:
 
 def fill(log: CustodyLog, count: int = 5) -> None:
     """A supervisor opens and closes a body cam, an operator tags and edits, an export."""
-    steps = [
+    steps: list[tuple[CustodyAction, str, dict[str, object]]] = [
         (CustodyAction.VIEW_OPENED, "BWV-4521", {"reason": "officer requested support"}),
         (CustodyAction.VIEW_CLOSED, "BWV-4521", {}),
         (CustodyAction.TAG_MADE, "C-000017", {"tags": ["assault"], "feed": "BWV-4521"}),
