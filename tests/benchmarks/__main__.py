@@ -5,11 +5,12 @@ benchmark.
                                                   (--quick also makes the caller run quick)
     python -m tests.benchmarks wall [OPTIONS]     the wall benchmark alone
     python -m tests.benchmarks caller [OPTIONS]   the caller benchmark alone
+    python -m tests.benchmarks map [OPTIONS]      the map panel's cost alone
 """
 
 import sys
 
-from tests.benchmarks import bench_caller, bench_wall
+from tests.benchmarks import bench_caller, bench_map, bench_wall
 
 
 def main(argv: list[str]) -> int:
@@ -17,12 +18,17 @@ def main(argv: list[str]) -> int:
         return bench_wall.main(argv[1:])
     if argv and argv[0] == "caller":
         return bench_caller.main(argv[1:])
+    if argv and argv[0] == "map":
+        return bench_map.main(argv[1:])
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0
     status = bench_wall.main(argv)
     print()
-    return bench_caller.main(["--quick"] if "--quick" in argv else []) or status
+    quick = ["--quick"] if "--quick" in argv else []
+    status = bench_caller.main(quick) or status
+    print()
+    return bench_map.main(quick) or status
 
 
 sys.exit(main(sys.argv[1:]))
