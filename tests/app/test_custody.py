@@ -14,7 +14,6 @@ import itertools
 import json
 import multiprocessing
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -34,18 +33,6 @@ class Clock:
     def __call__(self) -> float:
         self.now += 1.5  # each entry a moment after the last
         return self.now
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "vigil.db"
-
-
-@pytest.fixture
-def db(db_path: Path) -> Iterator[sqlite_utils.Database]:
-    database = open_database(db_path)
-    yield database
-    database.close()
 
 
 @pytest.fixture

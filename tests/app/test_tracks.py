@@ -17,7 +17,6 @@ from typing import Any
 import pytest
 import sqlite_utils
 
-from app.database import open_database
 from app.tracks import TrackBook, TrackPoint, TrackRecorder, TrackSource
 from media.feed import Feed, FeedKind, FeedSpec, Location
 from media.klv import DroneTelemetry, KlvStats
@@ -40,18 +39,6 @@ def wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.01)
-
-
-@pytest.fixture
-def db_path(tmp_path: Path) -> Path:
-    return tmp_path / "vigil.db"
-
-
-@pytest.fixture
-def db(db_path: Path) -> Iterator[sqlite_utils.Database]:
-    database = open_database(db_path)
-    yield database
-    database.close()
 
 
 @pytest.fixture
