@@ -119,12 +119,66 @@ _TABLES: dict[str, tuple[dict[str, type], str, list[str]]] = {
         "id",
         ["at", "actor", "action", "subject", "details", "prev_hash", "entry_hash"],
     ),
+    # Tagged clips (app/clips.py): a feed's time range with tags, a note and the incident.
+    # Times are Unix floats (UTC); tags a JSON array of text.
+    "clips": (
+        {
+            "id": str,
+            "feed_name": str,
+            "feed_kind": str,
+            "start_utc": float,
+            "end_utc": float,
+            "tags": str,
+            "note": str,
+            "incident": str,
+            "created_by": str,
+            "created_at": float,
+            "locked": int,
+            "locked_by": str,
+            "locked_at": float,
+            "lock_reason": str,
+            "withdrawn_by": str,
+            "withdrawn_at": float,
+            "withdrawn_reason": str,
+        },
+        "id",
+        ["feed_name", "start_utc", "end_utc", "tags", "created_by", "created_at", "locked"],
+    ),
 }
 
 _APPEND_ONLY = ("segments", "custody")
 """Tables whose rows are never changed or removed once written. Triggers refuse it, so a
 slip in code or a casual edit fails loudly; someone who drops the triggers is still caught
 by the hash chains (`vigil audit verify`)."""
+
+
+_CLIP_TRIGGERS = (
+    # What was tagged, and who tagged it when, is fixed once written: only the tags, the
+    # note, the incident, the lock and the withdrawal change, each change in the custody
+    # log with its old and new value. A different range is a new clip.
+    "CREATE TRIGGER IF NOT EXISTS clips_fixed_columns "
+    "BEFORE UPDATE OF id, feed_name, feed_kind, start_utc, end_utc, created_by, created_at "
+    "ON clips BEGIN SELECT RAISE(ABORT, 'a clip''s feed, times and maker are fixed'); END",
+    # A lock is never lifted or rewritten, and a locked clip is never withdrawn: retention
+    # and a slip in code alike fail here rather than lose evidence.
+    "CREATE TRIGGER IF NOT EXISTS clips_lock_kept "
+    "BEFORE UPDATE OF locked, locked_by, locked_at, lock_reason, withdrawn_by, withdrawn_at, "
+    "withdrawn_reason ON clips WHEN OLD.locked = 1 AND ("
+    "NEW.locked IS NOT OLD.locked OR NEW.locked_by IS NOT OLD.locked_by "
+    "OR NEW.locked_at IS NOT OLD.locked_at OR NEW.lock_reason IS NOT OLD.lock_reason "
+    "OR NEW.withdrawn_at IS NOT NULL) "
+    "BEGIN SELECT RAISE(ABORT, 'the clip is under evidence lock'); END",
+    # Withdrawal is final too: the clip stays, marked, and is not brought back unrecorded.
+    "CREATE TRIGGER IF NOT EXISTS clips_withdrawal_kept "
+    "BEFORE UPDATE OF withdrawn_by, withdrawn_at, withdrawn_reason ON clips "
+    "WHEN OLD.withdrawn_at IS NOT NULL AND ("
+    "NEW.withdrawn_at IS NOT OLD.withdrawn_at OR NEW.withdrawn_by IS NOT OLD.withdrawn_by "
+    "OR NEW.withdrawn_reason IS NOT OLD.withdrawn_reason) "
+    "BEGIN SELECT RAISE(ABORT, 'the clip was withdrawn'); END",
+    # Clip rows are never removed: a mistaken tag is withdrawn (app/clips.py says why).
+    "CREATE TRIGGER IF NOT EXISTS clips_no_delete BEFORE DELETE ON clips "
+    "BEGIN SELECT RAISE(ABORT, 'clips are never deleted; withdraw the clip instead'); END",
+)
 
 
 def open_database(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqlite_utils.Database:
@@ -151,4 +205,10 @@ def open_database(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqli
                 f"BEFORE {verb} ON {name} "
                 f"BEGIN SELECT RAISE(ABORT, '{name} is append-only'); END"
             )
+    # The Review window searches clips by feed and time, and by incident.
+    db.table("clips").create_index(["feed_name", "start_utc"], if_not_exists=True)
+    db.table("clips").create_index(["start_utc"], if_not_exists=True)
+    db.table("clips").create_index(["incident"], if_not_exists=True)
+    for trigger in _CLIP_TRIGGERS:
+        db.execute(trigger)
     return db
