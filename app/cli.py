@@ -3,7 +3,7 @@
 `vigil` alone, or `vigil run`, opens the wall; `vigil snapshot` renders it to a PNG with no
 display; `vigil status` asks the running instance for its feeds; `vigil link` makes, lists
 and revokes caller links; `vigil gateway` runs the caller gateway alone; `vigil audit verify`
-checks the custody log and the evidence ledger.
+checks the custody log and the evidence ledger; `vigil evidence` tags, lists and locks clips.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from app.paths import BaseDir, BaseDirError
 EXIT_CONFIG = 2
 EXIT_NO_INSTANCE = 3
 EXIT_FAILED = 1
-_SUBCOMMANDS = {"run", "snapshot", "status", "link", "gateway", "audit"}
+_SUBCOMMANDS = {"run", "snapshot", "status", "link", "gateway", "audit", "evidence"}
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -101,7 +101,42 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[common],
         help="check every hash chain and segment file; exit 1 naming each failed check",
     )
+    _add_evidence(commands, common)
     return parser
+
+
+def _add_evidence(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    common: argparse.ArgumentParser,
+) -> None:
+    """`vigil evidence ACTION`: one subparser per action, so export and verify join as
+    siblings of tag, list and lock."""
+    evidence = commands.add_parser("evidence", help="tagged clips: tag, list, lock")
+    actions = evidence.add_subparsers(dest="evidence_command", metavar="ACTION", required=True)
+    tag = actions.add_parser(
+        "tag", parents=[common], help="tag a feed's time range; prints the clip id last"
+    )
+    tag.add_argument("--feed", required=True, metavar="NAME", help="the feed's name")
+    span = tag.add_mutually_exclusive_group(required=True)
+    span.add_argument("--last", type=float, metavar="SECONDS", help="the last SECONDS, ending now")
+    span.add_argument(
+        "--from", dest="start", metavar="ISO", help="start, ISO 8601 with a zone (…Z, +01:00)"
+    )
+    tag.add_argument("--to", metavar="ISO", help="end, with --from")
+    tag.add_argument("--tags", metavar="A,B", help="comma-separated tags")
+    tag.add_argument("--note", metavar="TEXT", help="what is seen, in words")
+    tag.add_argument("--incident", metavar="REF", help="the incident reference")
+    listing = actions.add_parser("list", parents=[common], help="tagged clips, oldest first")
+    listing.add_argument("--json", action="store_true", help="print a JSON array")
+    listing.add_argument("--tag", metavar="T", help="only clips with this tag")
+    listing.add_argument("--incident", metavar="REF", help="only this incident's clips")
+    listing.add_argument("--feed", metavar="NAME", help="only this feed's clips")
+    listing.add_argument("--all", action="store_true", help="include withdrawn clips")
+    lock = actions.add_parser(
+        "lock", parents=[common], help="put a clip under evidence lock (never removed)"
+    )
+    lock.add_argument("clip_id", metavar="CLIP_ID")
+    lock.add_argument("--reason", required=True, metavar="TEXT", help="why: a case, a request")
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -142,6 +177,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from app.audit_command import audit_command
 
         return audit_command(args)
+    if args.command == "evidence":
+        from app.evidence_command import evidence_command
+
+        return evidence_command(args)
     if args.command == "gateway":
         from app.gateway.standalone import serve
 
