@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import enum
 import itertools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
 
 from media.audio import AudioTap
 from media.klv import DroneTelemetry, KlvStats
 from media.slot import FrameSlot
 from media.stats import FeedStats
+
+if TYPE_CHECKING:
+    import av
+    import av.stream
 
 STALL_AFTER_S = 2.0
 """A live feed that delivers no frame for this long is shown as stalled."""
@@ -81,6 +86,19 @@ class Connection:
     """Monotonic time of the next reconnect attempt, while reconnecting."""
 
 
+class PacketSink(Protocol):
+    """Takes a feed's packets as demuxed, before decoding (the recorder). Called on the
+    decode thread: each call must return at once and never raise."""
+
+    def begin(self, streams: Sequence[av.stream.Stream]) -> None:
+        """A new connection (a new container): its packets of these streams follow."""
+
+    def put(self, packet: av.Packet[Any]) -> None: ...
+
+    def end(self) -> None:
+        """The connection ended."""
+
+
 _ids = itertools.count(1)
 
 
@@ -99,6 +117,9 @@ class Feed:
         self.klv: KlvStats | None = None
         """What the stream's KLV reader kept and dropped; None for feeds without KLV."""
         self.recording = False
+        """Segments of this feed are being written now (its recorder keeps this true)."""
+        self.packet_sink: PacketSink | None = None
+        """Where the source hands each packet before decoding it: the feed's recorder."""
         self.can_end = False
         """Whether the control room can end this feed from its tile (a caller's stream)."""
         self.picture_listener: Callable[[Feed], None] | None = None

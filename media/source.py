@@ -1,8 +1,9 @@
 """A feed's source: opens its URL with PyAV and decodes on its own named thread.
 
 One thread per feed (`feed-BWV-4521`) runs `_run()`: open with low-delay options, demux,
-decode, convert each picture once to BGRA at the size the wall shows it, and put it in
-the feed's latest-frame slot. When the link breaks it waits (0.5 s doubling to 5 s) and
+hand each packet as it arrived to the feed's recorder (`Feed.packet_sink`), decode,
+convert each picture once to BGRA at the size the wall shows it, and put it in the feed's
+latest-frame slot. When the link breaks it waits (0.5 s doubling to 5 s) and
 tries again, forever, until `stop()`. Nothing here blocks anyone else: a feed that hangs
 hangs only its own thread.
 """
@@ -21,7 +22,7 @@ import av.error
 from av.codec.context import Flags
 
 from media.backoff import Backoff
-from media.feed import Connection, Feed, FeedState, Location
+from media.feed import Connection, Feed, FeedState, Location, PacketSink
 from media.klv import DroneTelemetry, KlvReader
 from media.picture_out import PictureOut
 
@@ -113,6 +114,8 @@ class FeedSource:
         self._thread = threading.Thread(target=self._run, name=f"feed-{feed.name}", daemon=True)
         self._out = PictureOut(feed, self._backoff)
         self._file_clock: tuple[float, float] | None = None
+        self._sink: PacketSink | None = None
+        """The recorder begun on this connection's streams, if any."""
 
     def start(self) -> None:
         self._thread.start()
@@ -186,6 +189,9 @@ class FeedSource:
         try:
             self._pump(container)
         finally:
+            if self._sink is not None:  # the connection is over: its segment is closed now
+                self._sink.end()
+                self._sink = None
             container.close()
 
     def _pump(self, container: av.container.InputContainer) -> None:
@@ -224,6 +230,7 @@ class FeedSource:
                 self._pace(packet)  # a file's packet "arrives" when its time comes
             arrived = time.monotonic()
             stats.on_packet(packet.size, arrived)
+            self._record(packet, streams)
             if packet.is_corrupt:  # the demuxer saw lost or broken transport packets
                 stats.decode_errors += 1
             if packet.stream is klv and reader is not None:
@@ -255,6 +262,19 @@ class FeedSource:
                     started = time.perf_counter()
             except av.error.FFmpegError:
                 stats.decode_errors += 1
+
+    def _record(self, packet: av.Packet[Any], streams: list[Any]) -> None:
+        """Give the packet, as demuxed, to the feed's recorder before decoding touches it.
+        A recorder attached (or swapped) while connected begins on this connection."""
+        sink = self.feed.packet_sink
+        if sink is not self._sink:
+            if self._sink is not None:
+                self._sink.end()
+            self._sink = sink
+            if sink is not None:
+                sink.begin(streams)
+        if sink is not None:
+            sink.put(packet)
 
     def _on_telemetry(self, telemetry: DroneTelemetry) -> None:
         """A drone's local set: its position (where the sensor is) and heading."""
