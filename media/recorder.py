@@ -108,7 +108,8 @@ class Recorder:
     `begin`, `put` and `end` as a source would); `stop()` closes the open segment and ends
     the writer. A failed disk stops it for good: make a new one to record again.
 
-    `on_closed(SegmentInfo)` and `on_error(message)` are called on the writer thread."""
+    `on_closed(SegmentInfo)` and `on_error(message)` are called on the writer thread: they
+    should hand the news on and return (a slow one holds up the writing)."""
 
     def __init__(
         self,
