@@ -26,6 +26,7 @@ from app.gateway.service import GatewayService
 from app.logs import setup_logging
 from app.map_service import MapService
 from app.paths import BaseDir
+from app.recording import RecordingService
 from app.status import feed_status
 from app.tracks import TrackRecorder
 
@@ -62,6 +63,10 @@ class Instance:
         self.map = MapService(config.map if config else MapSettings(), base)
         # Every position a feed reports is kept as its track (evidence exports them).
         self.tracks = TrackRecorder(lambda: list(self.feeds.feeds), base.database)
+        # Every feed's packets into hashed, chained segments (evidence).
+        self.recording = RecordingService(base, lambda: list(self.feeds.feeds))
+        self.feeds.added.append(self.recording.add)
+        self.feeds.removed.append(self.recording.remove)
         # The demo's callers and officers walk York; its drones fly there through their KLV.
         self.demo_positions = DemoPositions(self.feeds.feeds) if self.demo else None
 
@@ -73,6 +78,7 @@ class Instance:
         self.map.start()
         if self.demo is not None:
             self.demo.start()
+        self.recording.start()  # recovers what a crash left before anything records
         self.feeds.start()
         if self.demo_positions is not None:
             self.demo_positions.start()
@@ -83,6 +89,7 @@ class Instance:
             self.demo_positions.stop()
         self.tracks.stop()
         self.feeds.stop()
+        self.recording.stop()  # after the sources: the open segments close whole
         if self.demo is not None:
             self.demo.stop()
         self.map.close()
@@ -99,6 +106,7 @@ class Instance:
             "gateway": self.gateway.status() if self.gateway else None,
             "map": self.map.status(),
             "tracks": self.tracks.status(),
+            "recording": self.recording.status(),
         }
 
     def handle(self, request: dict[str, Any]) -> dict[str, Any]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,7 +79,8 @@ def describe_by_layout(file: Path, root: Path) -> SegmentFacts:
     file's last modification, which is also the end. The note says where the times came
     from."""
     relative = file.relative_to(root)
-    feed = relative.parts[0] if len(relative.parts) > 1 else "unknown"
+    # Folders hold the feed's name percent-encoded (app/recording.py feed_folder).
+    feed = urllib.parse.unquote(relative.parts[0]) if len(relative.parts) > 1 else "unknown"
     number = _TRAILING_NUMBER.search(file.stem)
     modified = file.stat().st_mtime
     stamp = _RECORDER_STAMP.match(file.stem)
