@@ -284,10 +284,26 @@ class _QuietHandler(http.server.SimpleHTTPRequestHandler):
 
 
 class HttpServer:
-    """Serves a folder over HTTP on 127.0.0.1, from a thread."""
+    """Serves a folder over HTTP on 127.0.0.1, from a thread. It counts the requests it
+    gets, and while `fail_with` is set answers every one with that HTTP error (a server
+    having a bad day)."""
 
     def __init__(self, directory: Path) -> None:
-        handler = functools.partial(_QuietHandler, directory=str(directory))
+        self.requests = 0
+        self.fail_with: int | None = None
+        lock = threading.Lock()
+        server = self
+
+        class Handler(_QuietHandler):
+            def do_GET(self) -> None:
+                with lock:
+                    server.requests += 1
+                if server.fail_with is not None:
+                    self.send_error(server.fail_with)
+                    return
+                super().do_GET()
+
+        handler = functools.partial(Handler, directory=str(directory))
         self._server = http.server.ThreadingHTTPServer((LOOPBACK, 0), handler)
         self._server.daemon_threads = True
         self.port = int(self._server.server_address[1])

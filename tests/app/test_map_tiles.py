@@ -4,7 +4,6 @@ server and the map service that ties them to the config. Real files, real HTTP o
 
 from __future__ import annotations
 
-import functools
 import http.client
 import http.server
 import os
@@ -92,50 +91,6 @@ def york_tiles(zoom: int) -> list[tuple[int, int, int]]:
 
 def cache_files(root: Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
-
-
-class CountingUpstream:
-    """A folder served on loopback that counts the requests it gets; `status` set makes
-    every request answer that HTTP error instead (a tile server having a bad day)."""
-
-    def __init__(self, directory: Path) -> None:
-        self.requests = 0
-        self.status: int | None = None
-        outer = self
-        lock = threading.Lock()
-
-        class Handler(http.server.SimpleHTTPRequestHandler):
-            def do_GET(self) -> None:
-                with lock:
-                    outer.requests += 1
-                if outer.status is not None:
-                    self.send_error(outer.status)
-                    return
-                super().do_GET()
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self._server = http.server.ThreadingHTTPServer(
-            (LOOPBACK, 0), functools.partial(Handler, directory=str(directory))
-        )
-        self._server.daemon_threads = True
-        self.port = int(self._server.server_address[1])
-        self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
-        )
-
-    def template(self) -> str:
-        return f"http://{LOOPBACK}:{self.port}/{{z}}/{{x}}/{{y}}.png"
-
-    def start(self) -> CountingUpstream:
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._thread.join(2)
 
 
 # -- fixtures ---------------------------------------------------------------------------
@@ -480,15 +435,15 @@ def test_the_rest_period_holds_off_then_lets_a_retry_through(
     nothing; once the rest period is over the next ask reaches upstream and gets the tile.
     (0.7 s of slack either side, so a loaded machine cannot make it flaky.)"""
     monkeypatch.setattr(map_tiles, "RETRY_AFTER_FAILURE_S", 1.0)
-    upstream = CountingUpstream(upstream_dir).start()
+    upstream = HttpServer(upstream_dir).start()
     try:
-        source = XyzTiles(upstream.template(), tmp_path / "cache")
+        source = XyzTiles(upstream.url("{z}/{x}/{y}.png"), tmp_path / "cache")
         address = york_tiles(12)[2]
-        upstream.status = 503
+        upstream.fail_with = 503
         asked = time.monotonic()
         assert source.tile(*address) is None
         assert upstream.requests == 1
-        upstream.status = None
+        upstream.fail_with = None
         while time.monotonic() < asked + 0.3:
             assert source.tile(*address) is None
             time.sleep(0.02)
@@ -508,9 +463,9 @@ def test_a_404_upstream_is_none_without_a_rest_period(
     """In: a tile the upstream folder lacks (404), then one it has. Out: None for the first
     with no failure counted, and the second is fetched straight away (2 requests)."""
     monkeypatch.setattr(map_tiles, "RETRY_AFTER_FAILURE_S", 30.0)
-    upstream = CountingUpstream(upstream_dir).start()
+    upstream = HttpServer(upstream_dir).start()
     try:
-        source = XyzTiles(upstream.template(), tmp_path / "cache")
+        source = XyzTiles(upstream.url("{z}/{x}/{y}.png"), tmp_path / "cache")
         assert source.tile(12, 0, 0) is None
         assert source.failures == 0
         address = york_tiles(12)[3]
