@@ -1,4 +1,5 @@
-"""Map material the tests make themselves: MBTiles files whose tiles are drawn with QPainter.
+"""Map material the tests make themselves (MBTiles files whose tiles are drawn with
+QPainter), and the helpers that read a rendered map back.
 
 Each tile is filled with a colour computed from its (zoom, x, y), carries its address as
 text and a one-pixel border, so a rendered map can be checked pixel by pixel: the colour
@@ -8,12 +9,17 @@ under a point says which tile the map drew there.
 from __future__ import annotations
 
 import sqlite3
+import time
 from pathlib import Path
+from typing import Any
 
-from PySide6.QtCore import QBuffer, QByteArray, QIODevice
+from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint
 from PySide6.QtGui import QColor, QImage, QPainter
 
-from media.geo import tile_of
+from media.feed import Feed, FeedKind, FeedSpec, Location
+from media.geo import tile_of, world_pixel
+from widgets.map_panel import MapPanel
+from widgets.theme import KIND_COLOURS
 
 TILE = 256
 
@@ -79,3 +85,35 @@ def make_mbtiles(
     db.commit()
     db.close()
     return path
+
+
+# -- reading a rendered map back -----------------------------------------------------------
+
+
+def placed_feed(name: str, kind: FeedKind, lat: float, lon: float, **fix: Any) -> Feed:
+    """A feed (no source) whose latest fix is (lat, lon), taken now."""
+    feed = Feed(FeedSpec(name, kind, "udp://127.0.0.1:9"))
+    accuracy = fix.pop("accuracy_m", None)
+    feed.location = Location(lat, lon, accuracy, time.time(), **fix)
+    return feed
+
+
+def view_pixel(panel: MapPanel, lat: float, lon: float) -> QPoint:
+    """Where Web Mercator puts (lat, lon) in the panel's map view, from the map's own
+    centre and zoom."""
+    root = panel.root_object()
+    assert root is not None
+    centre, zoom = root.property("mapCentre"), root.property("mapZoom")
+    cx, cy = world_pixel(centre.latitude(), centre.longitude(), zoom)
+    px, py = world_pixel(lat, lon, zoom)
+    view = panel.view
+    return QPoint(round(view.width() / 2 + px - cx), round(view.height() / 2 + py - cy))
+
+
+def colour_close(a: QColor, b: QColor, tolerance: int = 6) -> bool:
+    return all(abs(x - y) <= tolerance for x, y in zip(a.getRgb()[:3], b.getRgb()[:3], strict=True))
+
+
+def shows_kind(panel: MapPanel, at: QPoint, kind: FeedKind) -> bool:
+    """The map view shows the kind's marker colour at `at`."""
+    return colour_close(panel.view.grabFramebuffer().pixelColor(at), KIND_COLOURS[kind])

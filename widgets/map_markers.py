@@ -40,7 +40,6 @@ FADED_OPACITY = 0.35
 ROLES = (
     "name",
     "kind",
-    "badge",
     "position",
     "accuracy",
     "fixAge",
@@ -181,7 +180,6 @@ class MarkerModel(QAbstractListModel):
         values = {
             "name": feed.name,
             "kind": feed.kind.value,
-            "badge": _badge(feed),
             "position": QGeoCoordinate(fix.lat, fix.lon),
             "accuracy": fix.accuracy_m if fix.accuracy_m is not None else -1.0,
             "fixAge": fix_age_text(age),
@@ -205,12 +203,6 @@ def _extend_trail(trail: deque[tuple[float, float, float]], fix: Location) -> No
         if distance_m(lat, lon, fix.lat, fix.lon) < TRAIL_STEP_M:
             return
     trail.append((fix.at, fix.lat, fix.lon))
-
-
-def _badge(feed: Feed) -> str:
-    """The short label beside the marker: an officer's collar or camera number, a caller's
-    name, a drone's call sign."""
-    return feed.name
 
 
 def _heading(feed: Feed, fix: Location) -> float:

@@ -132,7 +132,6 @@ Rectangle {
                 id: marker
                 required property string name
                 required property string kind
-                required property string badge
                 required property var position
                 required property real accuracy
                 required property string fixAge
@@ -187,10 +186,10 @@ Rectangle {
                             color: "#e6e9ee"
                             font.pixelSize: 12
                             text: marker.kind === "caller"
-                                ? marker.badge + "  ·  " + (marker.accuracy > 0
+                                ? marker.name + "  ·  " + (marker.accuracy > 0
                                     ? "±" + Math.round(marker.accuracy) + " m  ·  " : "")
                                     + marker.fixAge
-                                : marker.badge
+                                : marker.name
                         }
                     }
                     TapHandler { onTapped: bridge.markerClicked(marker.name) }

@@ -2,21 +2,20 @@
 back; the map beside the wall and the wall talk to each other."""
 
 import socket
-import time
 from pathlib import Path
 
 import pytest
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
 from pytestqt.qtbot import QtBot
 
 from app.window import WallWindow
 from media.demo import YORK, Orbit
-from media.feed import Feed, FeedKind, FeedSpec, Location
-from media.geo import distance_m, offset, world_pixel
+from media.feed import Feed, FeedKind, FeedSpec
+from media.geo import distance_m, offset
+from tests.maps import placed_feed, shows_kind, view_pixel
 from tests.servers import UdpTsSender, free_port
-from widgets.theme import KIND_COLOURS
 
 
 def feeds() -> list[Feed]:
@@ -65,29 +64,6 @@ def test_status_line_counts_feeds_by_state(qtbot: QtBot, tmp_path: Path) -> None
 # -- the map beside the wall ------------------------------------------------------------
 
 
-def _placed(name: str, kind: FeedKind, lat: float, lon: float) -> Feed:
-    feed = Feed(FeedSpec(name, kind, "udp://127.0.0.1:9"))
-    feed.location = Location(lat, lon, 6.0, time.time())
-    return feed
-
-
-def _marker_pixel(window: WallWindow, lat: float, lon: float) -> QPoint:
-    """Where Web Mercator puts (lat, lon) in the map view, from the map's own centre."""
-    root = window.map.root_object()
-    assert root is not None
-    centre, zoom = root.property("mapCentre"), root.property("mapZoom")
-    cx, cy = world_pixel(centre.latitude(), centre.longitude(), zoom)
-    px, py = world_pixel(lat, lon, zoom)
-    view = window.map.view
-    return QPoint(round(view.width() / 2 + px - cx), round(view.height() / 2 + py - cy))
-
-
-def _shows(window: WallWindow, at: QPoint, kind: FeedKind) -> bool:
-    colour = window.map.view.grabFramebuffer().pixelColor(at)
-    want = KIND_COLOURS[kind]
-    return all(abs(a - b) <= 6 for a, b in zip(colour.getRgb()[:3], want.getRgb()[:3], strict=True))
-
-
 def test_tapping_a_marker_spotlights_its_tile_and_selecting_a_tile_centres_the_map(
     qtbot: QtBot, tmp_path: Path
 ) -> None:
@@ -95,15 +71,15 @@ def test_tapping_a_marker_spotlights_its_tile_and_selecting_a_tile_centres_the_m
     body cam's marker; then the caller's tile selected on the wall.
     Out: the tap selects and spotlights the body cam's tile; selecting the caller's tile
     rings its marker and moves the map's centre onto the caller."""
-    caller = _placed("Caller · Ana", FeedKind.CALLER, *offset(*YORK, 300, -300))
-    officer = _placed("BWV-4600", FeedKind.BODYCAM, *offset(*YORK, -100, 150))
+    caller = placed_feed("Caller · Ana", FeedKind.CALLER, *offset(*YORK, 300, -300))
+    officer = placed_feed("BWV-4600", FeedKind.BODYCAM, *offset(*YORK, -100, 150))
     window = WallWindow([caller, officer], state_file=tmp_path / "wall.json")
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
     window.map.refresh()
-    at = _marker_pixel(window, officer.location.lat, officer.location.lon)  # type: ignore[union-attr]
-    qtbot.waitUntil(lambda: _shows(window, at, FeedKind.BODYCAM), timeout=10_000)
+    at = view_pixel(window.map, officer.location.lat, officer.location.lon)  # type: ignore[union-attr]
+    qtbot.waitUntil(lambda: shows_kind(window.map, at, FeedKind.BODYCAM), timeout=10_000)
 
     QTest.mouseClick(window.map.view, Qt.MouseButton.LeftButton, pos=at)
     qtbot.waitUntil(lambda: window.wall.spotlight_tile is not None, timeout=3000)
@@ -146,8 +122,8 @@ def test_a_drone_over_udp_appears_on_the_map_where_its_klv_puts_it(
     fix = window.map.markers.location_of("Drone Echo")
     assert fix is not None
     assert distance_m(fix.lat, fix.lon, *YORK) == pytest.approx(400, abs=5)
-    at = _marker_pixel(window, fix.lat, fix.lon)
-    qtbot.waitUntil(lambda: _shows(window, at, FeedKind.DRONE), timeout=10_000)
+    at = view_pixel(window.map, fix.lat, fix.lon)
+    qtbot.waitUntil(lambda: shows_kind(window.map, at, FeedKind.DRONE), timeout=10_000)
     telemetry = source.feed.telemetry
     assert telemetry is not None
     assert telemetry.corners is not None

@@ -19,10 +19,10 @@ from PySide6.QtTest import QTest
 
 from app.map_tiles import MBTiles
 from app.tile_server import TileServer
-from media.feed import Feed, FeedKind, FeedSpec, Location
+from media.feed import Feed, FeedKind, Location
 from media.geo import bearing_deg, distance_m, offset, world_pixel
 from media.klv import DroneTelemetry
-from tests.maps import make_mbtiles, tile_colour
+from tests.maps import colour_close, make_mbtiles, placed_feed, tile_colour, view_pixel
 from widgets.map_markers import FADED_OPACITY, TRAIL_S, fix_age_text, fix_opacity
 from widgets.map_panel import MapPanel, MapSetup
 from widgets.theme import KIND_COLOURS
@@ -30,24 +30,6 @@ from widgets.theme import KIND_COLOURS
 CENTRE = (53.9590, -1.0815)
 ZOOM = 15
 SIZE = (720, 540)
-
-
-def feed(name: str, kind: FeedKind, lat: float, lon: float, **fix: object) -> Feed:
-    f = Feed(FeedSpec(name, kind, "udp://127.0.0.1:9"))
-    f.location = Location(lat, lon, fix.pop("accuracy_m", None), time.time(), **fix)  # type: ignore[arg-type]
-    return f
-
-
-def expected_pixel(lat: float, lon: float, panel: MapPanel, zoom: float = ZOOM) -> QPoint:
-    """Where Web Mercator puts (lat, lon) in the map view, centred on CENTRE."""
-    cx, cy = world_pixel(*CENTRE, zoom)
-    px, py = world_pixel(lat, lon, zoom)
-    view = panel.view
-    return QPoint(round(view.width() / 2 + px - cx), round(view.height() / 2 + py - cy))
-
-
-def close(a: QColor, b: QColor, tolerance: int = 6) -> bool:
-    return all(abs(x - y) <= tolerance for x, y in zip(a.getRgb()[:3], b.getRgb()[:3], strict=True))
 
 
 def grab(panel: MapPanel) -> QImage:
@@ -76,24 +58,26 @@ def test_tiles_and_markers_land_where_web_mercator_puts_them(qtbot, tiles, tmp_p
     cam and a drone at known coordinates a few hundred metres apart; the map centred on York
     at zoom 15. Out: the pixel under each coordinate is its marker's kind colour, and open
     map shows the colour of exactly the tile Web Mercator says lies there."""
-    caller = feed("Caller · Priya", FeedKind.CALLER, *offset(*CENTRE, 250, -300), accuracy_m=8)
-    officer = feed("BWV-4521", FeedKind.BODYCAM, *offset(*CENTRE, -200, 150))
-    drone = feed("Drone Alpha", FeedKind.DRONE, *offset(*CENTRE, 120, 350), heading_deg=90)
+    caller = placed_feed(
+        "Caller · Priya", FeedKind.CALLER, *offset(*CENTRE, 250, -300), accuracy_m=8
+    )
+    officer = placed_feed("BWV-4521", FeedKind.BODYCAM, *offset(*CENTRE, -200, 150))
+    drone = placed_feed("Drone Alpha", FeedKind.DRONE, *offset(*CENTRE, 120, 350), heading_deg=90)
     setup = MapSetup(tile_url=tiles.url, centre=CENTRE, zoom=ZOOM, cache_dir=tmp_path / "qt")
     panel = show(qtbot, [caller, officer, drone], setup)
 
     # Open map, away from every marker: the south-west quarter of the view.
     probe_lat, probe_lon = offset(*CENTRE, -150, -400)
-    probe = expected_pixel(probe_lat, probe_lon, panel)
+    probe = view_pixel(panel, probe_lat, probe_lon)
     x, y = (int(v // 256) for v in world_pixel(probe_lat, probe_lon, ZOOM))
     want_tile = tile_colour(ZOOM, x, y)
-    qtbot.waitUntil(lambda: close(grab(panel).pixelColor(probe), want_tile), timeout=10_000)
+    qtbot.waitUntil(lambda: colour_close(grab(panel).pixelColor(probe), want_tile), timeout=10_000)
 
     image = grab(panel)
     for f in (caller, officer, drone):
         assert f.location is not None
-        at = expected_pixel(f.location.lat, f.location.lon, panel)
-        assert close(image.pixelColor(at), KIND_COLOURS[f.kind]), (
+        at = view_pixel(panel, f.location.lat, f.location.lon)
+        assert colour_close(image.pixelColor(at), KIND_COLOURS[f.kind]), (
             f"{f.name}: {image.pixelColor(at).name()} at {at}, want {KIND_COLOURS[f.kind].name()}"
         )
     assert tiles.status()["served"] > 0
@@ -105,7 +89,7 @@ def test_no_tiles_draws_a_labelled_grid_and_says_so(qtbot):
     latitudes (each found line lies within a pixel of a multiple of 0.001°), and markers are
     still drawn where they belong."""
     note = "No map tiles configured: a coordinate grid stands in."
-    officer = feed("BWV-4533", FeedKind.BODYCAM, *offset(*CENTRE, 90, 60))
+    officer = placed_feed("BWV-4533", FeedKind.BODYCAM, *offset(*CENTRE, 90, 60))
     panel = show(qtbot, [officer], MapSetup(note=note, centre=CENTRE, zoom=ZOOM))
     root = panel.root_object()
     assert root is not None
@@ -143,19 +127,20 @@ def test_no_tiles_draws_a_labelled_grid_and_says_so(qtbot):
         lat = math.degrees(math.atan(math.sinh(math.pi * (1 - 2 * world_y / world))))
         nearest = round(lat / 0.001) * 0.001
         assert abs(lat - nearest) * px_per_degree <= 1.0, f"line at y={y:.1f} is {lat:.5f}°"
-    at = expected_pixel(officer.location.lat, officer.location.lon, panel)  # type: ignore[union-attr]
-    assert close(image.pixelColor(at), KIND_COLOURS[FeedKind.BODYCAM])
+    at = view_pixel(panel, officer.location.lat, officer.location.lon)  # type: ignore[union-attr]
+    assert colour_close(image.pixelColor(at), KIND_COLOURS[FeedKind.BODYCAM])
 
 
 def test_tapping_a_marker_names_its_feed_and_tapping_the_map_measures(qtbot, tiles):
     """In: a tap on the drone's marker, then a tap on open map with the drone selected.
     Out: `feed_clicked` names the drone; the measure line reads the distance and bearing
     media/geo computes from the tapped point to the drone (to the metre and degree)."""
-    drone = feed("Drone Bravo", FeedKind.DRONE, *offset(*CENTRE, 100, 100))
+    drone = placed_feed("Drone Bravo", FeedKind.DRONE, *offset(*CENTRE, 100, 100))
     panel = show(qtbot, [drone], MapSetup(tile_url=tiles.url, centre=CENTRE, zoom=ZOOM))
-    at = expected_pixel(drone.location.lat, drone.location.lon, panel)  # type: ignore[union-attr]
+    at = view_pixel(panel, drone.location.lat, drone.location.lon)  # type: ignore[union-attr]
     qtbot.waitUntil(
-        lambda: close(grab(panel).pixelColor(at), KIND_COLOURS[FeedKind.DRONE]), timeout=10_000
+        lambda: colour_close(grab(panel).pixelColor(at), KIND_COLOURS[FeedKind.DRONE]),
+        timeout=10_000,
     )
     with qtbot.waitSignal(panel.feed_clicked, timeout=3000) as clicked:
         QTest.mouseClick(panel.view, Qt.MouseButton.LeftButton, pos=at)
@@ -166,7 +151,8 @@ def test_tapping_a_marker_names_its_feed_and_tapping_the_map_measures(qtbot, til
     assert fix is not None
     middle = QPoint(panel.view.width() // 2, panel.view.height() // 2)
     qtbot.waitUntil(
-        lambda: close(grab(panel).pixelColor(middle), KIND_COLOURS[FeedKind.DRONE]), timeout=3000
+        lambda: colour_close(grab(panel).pixelColor(middle), KIND_COLOURS[FeedKind.DRONE]),
+        timeout=3000,
     )
     tap = QPoint(middle.x() - 200, middle.y() + 150)
     QTest.mouseClick(panel.view, Qt.MouseButton.LeftButton, pos=tap)
@@ -190,7 +176,7 @@ def test_tapping_a_marker_names_its_feed_and_tapping_the_map_measures(qtbot, til
 def test_follow_keeps_the_selected_feed_in_the_middle(qtbot):
     """In: "Follow selected" on, a body cam selected, then its position moves 300 m east.
     Out: after the next refresh the map's centre is the new position."""
-    officer = feed("BWV-4607", FeedKind.BODYCAM, *CENTRE)
+    officer = placed_feed("BWV-4607", FeedKind.BODYCAM, *CENTRE)
     panel = show(qtbot, [officer], MapSetup(centre=CENTRE, zoom=ZOOM))
     panel.select("BWV-4607")
     panel.set_following(True)
@@ -207,7 +193,7 @@ def test_follow_keeps_the_selected_feed_in_the_middle(qtbot):
     qtbot.waitUntil(lambda: distance_m(*centre(), *moved) < 1.0, timeout=3000)
     middle = QPoint(panel.view.width() // 2, panel.view.height() // 2)
     qtbot.waitUntil(
-        lambda: close(grab(panel).pixelColor(middle), KIND_COLOURS[FeedKind.BODYCAM]),
+        lambda: colour_close(grab(panel).pixelColor(middle), KIND_COLOURS[FeedKind.BODYCAM]),
         timeout=3000,
     )
 
@@ -219,7 +205,7 @@ def test_trail_keeps_ten_minutes_and_fixes_fade_after_thirty_seconds(qtbot):
     minutes."""
     from widgets.map_markers import MarkerModel
 
-    walker = feed("Caller · Tom", FeedKind.CALLER, *CENTRE, accuracy_m=10)
+    walker = placed_feed("Caller · Tom", FeedKind.CALLER, *CENTRE, accuracy_m=10)
     model = MarkerModel()
     start = 1_000_000.0
     for n in range(31):
@@ -246,12 +232,12 @@ def test_drone_footprint_and_frame_centre_come_from_telemetry(qtbot):
     Out: the marker model carries them for the map; a body cam carries none."""
     from widgets.map_markers import MarkerModel
 
-    drone = feed("Drone Alpha", FeedKind.DRONE, *CENTRE, heading_deg=45)
+    drone = placed_feed("Drone Alpha", FeedKind.DRONE, *CENTRE, heading_deg=45)
     corners = ((53.961, -1.083), (53.961, -1.080), (53.958, -1.080), (53.958, -1.083))
     drone.telemetry = DroneTelemetry(
         heading_deg=45.0, frame_centre_lat=53.9595, frame_centre_lon=-1.0815, corners=corners
     )
-    officer = feed("BWV-4718", FeedKind.BODYCAM, *offset(*CENTRE, 50, 50))
+    officer = placed_feed("BWV-4718", FeedKind.BODYCAM, *offset(*CENTRE, 50, 50))
     model = MarkerModel()
     model.refresh([drone, officer])
     roles = {bytes(v).decode(): k for k, v in model.roleNames().items()}
