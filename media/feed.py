@@ -118,6 +118,9 @@ class Feed:
         """What the stream's KLV reader kept and dropped; None for feeds without KLV."""
         self.recording = False
         """Segments of this feed are being written now (its recorder keeps this true)."""
+        self.recording_stopped: str | None = None
+        """Why this feed's recording stopped for good (a full disk, a failed write), for the
+        tile and the alerts; None while it records, or where it was never recorded."""
         self.packet_sink: PacketSink | None = None
         """Where the source hands each packet before decoding it: the feed's recorder."""
         self.can_end = False

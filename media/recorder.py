@@ -504,6 +504,8 @@ class Recorder:
         where = f" ({segment.part.name})" if segment is not None else ""
         message = f"recording stopped: {reason}{where}"
         log.error("%s: %s", self.feed_name, message)
+        if self._feed is not None:
+            self._feed.recording_stopped = message
         self._report(message)
 
 

@@ -222,6 +222,7 @@ class Tile(QWidget):
             feed.audio.present,
             feed.audio.listening,
             feed.recording,
+            feed.recording_stopped is not None,
             self.number,
             (stats.width, stats.height, stats.codec),
             None if self._delay_ms is None else round(self._delay_ms / 5) * 5,
@@ -344,6 +345,17 @@ class Tile(QWidget):
                 QRect(right - rec_w, 0, rec_w, bar_h), Qt.AlignmentFlag.AlignVCenter, "● REC"
             )
             right -= rec_w + round(8 * s)
+        elif self.feed.recording_stopped is not None:
+            # Not a quiet absence of REC: evidence is being lost, and it must be seen.
+            text = "REC STOPPED"
+            chip_w = pill_metrics.horizontalAdvance(text) + round(10 * s)
+            chip = QRect(right - chip_w, round(4 * s), chip_w, bar_h - round(8 * s))
+            painter.setPen(QPen(QColor("#ff4d4d"), max(1.0, 1.5 * s)))
+            painter.setBrush(QColor(120, 0, 0, 200))
+            painter.drawRoundedRect(chip, 3 * s, 3 * s)
+            painter.setPen(QColor("white"))
+            painter.drawText(chip, Qt.AlignmentFlag.AlignCenter, text)
+            right -= chip_w + round(8 * s)
         self._paint_name(painter, QRect(x, 0, max(0, right - x), bar_h), s)
 
     def _paint_name(self, painter: QPainter, space: QRect, s: float) -> None:

@@ -78,6 +78,24 @@ def test_reconnecting_without_picture_shows_text(tile: Tile) -> None:
     assert red_text[60:220].sum() > 100
 
 
+def test_a_stopped_recording_is_marked_in_the_header(tile: Tile) -> None:
+    """In: a live feed whose recorder reported a full disk. Out: the header's right side
+    carries a filled dark-red REC STOPPED chip where the REC mark was; with the recording
+    running again (feed.recording) the chip is gone."""
+    feed = tile.feed
+    feed.set_connection(Connection(FeedState.LIVE))
+    feed.recording = True
+    tile.refresh(time.monotonic())
+    header = grab_array(tile)[2:24, 240:400]
+    assert not ((header[:, :, 2] == 120) & (header[:, :, 1] == 0)).any()
+    feed.recording = False
+    feed.recording_stopped = "recording stopped: No space left on device (x.ts.part)"
+    tile.refresh(time.monotonic() + 0.1)
+    header = grab_array(tile)[2:24, 240:400].astype(int)
+    dark_red = (header[:, :, 2] > 60) & (header[:, :, 2] < 140) & (header[:, :, 1] < 20)
+    assert dark_red.sum() > 200, "a REC STOPPED chip in the header"
+
+
 @pytest.mark.skipif(sys.version_info >= (3, 12), reason="None is immortal from Python 3.12 on")
 def test_painting_keeps_none_alive(tile: Tile) -> None:
     """PySide6 6.12.0 dropped a reference to None on each QPainter call, aborting 3.11 at
