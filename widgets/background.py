@@ -10,6 +10,7 @@ receiver that is gone by then (a closed dialog) hears nothing: the callbacks are
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -76,10 +77,9 @@ class _Job(QRunnable):
 
     @staticmethod
     def _emit(signal: Any, value: object) -> None:
-        try:
+        # RuntimeError: the asker was closed meanwhile, and nobody is left to tell.
+        with contextlib.suppress(RuntimeError):
             signal.emit(value)
-        except RuntimeError:
-            pass  # the asker was closed meanwhile: nobody is left to tell
 
 
 def run_in_background(
