@@ -160,6 +160,7 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
         service=instance.feeds,
         gateway=instance.gateway,
         map_view=instance.map.view(),
+        database=base.database,
     )
     return base, app, instance, window
 

@@ -18,8 +18,10 @@ from app.caller_controls import CallerControls
 from app.feeds import FeedService
 from app.gateway.service import GatewayService
 from app.map_service import MapView
+from app.tagging import DEFAULT_TAG_SECONDS, TagDesk
 from app.wall_state import WallState, ordered
 from media.feed import Feed, FeedState
+from widgets import theme
 from widgets.audio_out import AudioOut
 from widgets.layout import CHOICES
 from widgets.map_panel import MapPanel, MapSetup
@@ -37,6 +39,9 @@ class WallWindow(QMainWindow):
         service: FeedService | None = None,
         gateway: GatewayService | None = None,
         map_view: MapView | None = None,
+        database: Path | None = None,
+        tag_seconds: float = DEFAULT_TAG_SECONDS,
+        open_review: Callable[[QWidget], QWidget] | None = None,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -71,6 +76,17 @@ class WallWindow(QMainWindow):
         self.wall.selection_changed.connect(
             lambda feed: self.map.select(feed.name if feed is not None else None)
         )
+        # Tagging needs the evidence database; a window shown without one (a test of the
+        # wall alone) offers no Evidence menu rather than one that fails.
+        self.tags = (
+            TagDesk(self.wall, database, self._say, self, tag_seconds=tag_seconds)
+            if database is not None
+            else None
+        )
+        if self.tags is not None:
+            self.wall.escape_pressed.connect(self.tags.drop_marks)
+        self._open_review = open_review
+        self.review: QWidget | None = None
         self._build_menus()
         self.wall.set_empty_text(
             "No callers yet.\n\nInvite a caller with Callers ▸ Invite caller… (Ctrl+I): "
@@ -80,7 +96,11 @@ class WallWindow(QMainWindow):
         )
         self._counts = QLabel()
         self._where = QLabel()
+        self._alert = QLabel()
+        self._alert.setStyleSheet(f"color: {theme.ERROR_TEXT.name()}; font-weight: bold")
+        self._alert.hide()
         self.statusBar().addWidget(self._counts, 1)
+        self.statusBar().addPermanentWidget(self._alert)
         self.statusBar().addPermanentWidget(self._where)
         self._status_timer = QTimer(self)
         self._status_timer.timeout.connect(self._update_status)
@@ -115,12 +135,43 @@ class WallWindow(QMainWindow):
         view.addSeparator()
         self._add(view, "&Quit", QKeySequence.StandardKey.Quit, self.close)
 
+        self._build_evidence_menu()
         callers = self.menuBar().addMenu("&Callers")
         self.invite_action = self._add(callers, "&Invite caller…", "Ctrl+I", self._invite)
         if self.callers is None:
             self.invite_action.setEnabled(False)
             self.invite_action.setToolTip("No caller gateway: add [gateway] to the config")
             callers.setToolTipsVisible(True)
+
+    def _build_evidence_menu(self) -> None:
+        if self.tags is None and self._open_review is None:
+            return
+        evidence = self.menuBar().addMenu("&Evidence")
+        if self.tags is not None:
+            seconds = f"{self.tags.tag_seconds:g}"
+            self.tag_action = self._add(
+                evidence, f"&Tag last {seconds} s of selected tile", "T", self.tags.tag_last
+            )
+            self.mark_action = self._add(
+                evidence, "&Mark in / out on selected tile", "Shift+T", self.tags.mark
+            )
+        if self._open_review is not None:
+            evidence.addSeparator()
+            self.review_action = self._add(evidence, "&Review clips…", "Ctrl+R", self.show_review)
+
+    def show_review(self) -> QWidget | None:
+        """Open (or bring forward) the Review window: a window of its own, so forensic
+        staff can put it on another screen while the wall runs."""
+        if self._open_review is None:
+            return None
+        if self.review is None:
+            self.review = self._open_review(self)
+        self.review.show()
+        self.review.raise_()
+        return self.review
+
+    def _say(self, text: str) -> None:
+        self.statusBar().showMessage(text, 8000)
 
     def _invite(self) -> None:
         if self.callers is not None:
@@ -179,11 +230,27 @@ class WallWindow(QMainWindow):
         if hidden and self.wall.spotlight_tile is None:
             parts.append(f"{hidden} not shown in this layout")
         self._counts.setText("  ·  ".join(parts))
+        self._show_recording_alert()
         heard = self.audio.feed
         self._where.setText(
             f"layout {self.wall.layout_name}  ·  "
             + (f"listening: {heard.name}" if heard else "all muted")
         )
+
+    def _show_recording_alert(self) -> None:
+        """Evidence being lost is never a quiet absence: every feed whose recording has
+        stopped for good is named in red, with the first one's reason."""
+        stopped = [t.feed for t in self.wall.tiles if t.feed.recording_stopped is not None]
+        if not stopped:
+            self._alert.hide()
+            return
+        names = ", ".join(feed.name for feed in stopped[:3])
+        more = f" and {len(stopped) - 3} more" if len(stopped) > 3 else ""
+        self._alert.setText(f"⚠ Not recording: {names}{more}")
+        self._alert.setToolTip(
+            "\n".join(f"{feed.name}: {feed.recording_stopped}" for feed in stopped)
+        )
+        self._alert.show()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_state()

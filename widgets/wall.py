@@ -75,6 +75,8 @@ class Wall(QWidget):
     end_requested = Signal(object)
     """The operator asked to end this feed (a caller's stream); the app confirms and ends it."""
     remove_requested = Signal(object)
+    escape_pressed = Signal()
+    """Esc with nothing of the wall's own to undo (no spotlight): the window's to use."""
     """The operator asked to take this ended feed's tile away; the app calls `remove_feed`."""
 
     def __init__(
@@ -360,6 +362,8 @@ class Wall(QWidget):
             self.toggle_spotlight()
         elif key == Qt.Key.Key_Escape and self._spotlight is not None:
             self.set_spotlight(None)
+        elif key == Qt.Key.Key_Escape:
+            self.escape_pressed.emit()
         elif key == Qt.Key.Key_M:
             self.toggle_listening()
         elif key in (Qt.Key.Key_Left, Qt.Key.Key_Right, Qt.Key.Key_Up, Qt.Key.Key_Down) and visible:

@@ -149,3 +149,18 @@ def test_the_map_panel_stays_hidden_after_a_restart_once_closed(
     assert second.map_dock.isVisible()
     second.close()
     assert open_window(qtbot, state).map_dock.isVisible()
+
+
+def test_a_stopped_recording_is_named_in_the_status_line(qtbot: QtBot, tmp_path: Path) -> None:
+    """In: F2's recorder stopped on a full disk. Out: a red "Not recording: F2" in the
+    status line, its reason in the tooltip; gone once no feed's recording is stopped."""
+    window = open_window(qtbot, tmp_path / "wall.json")
+    feed = window.wall.tiles[1].feed
+    feed.recording_stopped = "recording stopped: No space left on device (x.ts.part)"
+    window._update_status()
+    assert window._alert.isVisible()
+    assert window._alert.text() == "⚠ Not recording: F2"
+    assert "No space left on device" in window._alert.toolTip()
+    feed.recording_stopped = None
+    window._update_status()
+    assert not window._alert.isVisible()
