@@ -143,7 +143,7 @@ def test_a_refused_edit_is_shown_and_keeps_what_was_typed(qtbot: QtBot, window: 
     dialog = open_dialog(qtbot, window)
     dialog.tags.setText("knife!")
     dialog.save_button.click()
-    qtbot.waitUntil(lambda: dialog.save_button.isEnabled(), timeout=5000)
+    qtbot.waitUntil(dialog.save_button.isEnabled, timeout=5000)
     assert "knife!" in dialog.message.text()
     assert dialog.tags.text() == "knife!"
     assert dialog.isVisible()
