@@ -527,6 +527,7 @@ def test_disk_full_stops_recording_cleanly_and_spares_what_is_written(
     assert stats.last_error is not None
     assert "No space left on device" in stats.last_error
     assert errors == [stats.last_error]
+    assert feed.recording_stopped == stats.last_error  # what the tile and the alerts show
     assert disk.failures == 1
     assert closed_segments(tmp_path / "rec") == [info.path for info in closed]
     for info in closed:
