@@ -55,6 +55,7 @@ class CustodyAction(enum.StrEnum):
     TAG_MADE = "tag_made"
     TAG_EDITED = "tag_edited"
     EXPORT = "export"
+    STILL_EXPORT = "still_export"  # one frame written as a PNG (app/review_store.py)
     VERIFY = "verify"
     LOCK = "lock"
     DELETE_ATTEMPTED = "delete_attempted"
