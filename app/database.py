@@ -8,6 +8,9 @@ here, in one place, so every module that reads one sees the same shape.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+from collections.abc import Iterator
 from pathlib import Path
 
 import sqlite_utils
@@ -185,6 +188,26 @@ def open_database(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqli
     """Open (creating if needed) the database at `path`, WAL mode, tables in place."""
     db = sqlite_utils.Database(path)
     db.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    # Setting up is a run of separate statements, and switching to WAL does not wait on
+    # the busy timeout: threads or processes opening a new file at once (the wall's
+    # recorders, its viewing log and a tag, all at start) would fail with "database is
+    # locked" or "table already exists". One at a time, then, by a lock beside the file.
+    with _setting_up(path):
+        _set_up(db)
+    return db
+
+
+@contextlib.contextmanager
+def _setting_up(path: Path) -> Iterator[None]:
+    with open(path.with_name(path.name + ".setup-lock"), "a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+def _set_up(db: sqlite_utils.Database) -> None:
     db.enable_wal()
     for name, (columns, pk, not_null) in _TABLES.items():
         table = db.table(name)
@@ -211,4 +234,3 @@ def open_database(path: Path, *, busy_timeout_ms: int = BUSY_TIMEOUT_MS) -> sqli
     db.table("clips").create_index(["incident"], if_not_exists=True)
     for trigger in _CLIP_TRIGGERS:
         db.execute(trigger)
-    return db
