@@ -19,6 +19,7 @@ from app.feeds import FeedService
 from app.gateway.service import GatewayService
 from app.map_service import MapView
 from app.tagging import DEFAULT_TAG_SECONDS, TagDesk
+from app.viewing import ViewingLog
 from app.wall_state import WallState, ordered
 from media.feed import Feed, FeedState
 from widgets import theme
@@ -85,6 +86,13 @@ class WallWindow(QMainWindow):
         )
         if self.tags is not None:
             self.wall.escape_pressed.connect(self.tags.drop_marks)
+        # Who saw which feed, and for how long, goes into the custody log.
+        self.viewing = ViewingLog(database) if database is not None else None
+        if self.viewing is not None:
+            for tile in self.wall.tiles:
+                self.viewing.opened(tile.feed)
+            self.wall.feed_shown.connect(self.viewing.opened)
+            self.wall.feed_taken_off.connect(self.viewing.closed)
         self._open_review = open_review
         self.review: QWidget | None = None
         self._build_menus()
@@ -254,6 +262,8 @@ class WallWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_state()
+        if self.viewing is not None:
+            self.viewing.close()
         self.audio.play(None)
         super().closeEvent(event)
 

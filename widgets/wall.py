@@ -75,6 +75,10 @@ class Wall(QWidget):
     end_requested = Signal(object)
     """The operator asked to end this feed (a caller's stream); the app confirms and ends it."""
     remove_requested = Signal(object)
+    feed_shown = Signal(object)
+    """A feed's tile was added to the wall after it was made (the window logs the viewing)."""
+    feed_taken_off = Signal(object)
+    """A feed's tile was taken off the wall."""
     escape_pressed = Signal()
     """Esc with nothing of the wall's own to undo (no spotlight): the window's to use."""
     """The operator asked to take this ended feed's tile away; the app calls `remove_feed`."""
@@ -113,6 +117,7 @@ class Wall(QWidget):
         tile = self._attach(feed)
         self._place_tiles()
         self.order_changed.emit(self.order)
+        self.feed_shown.emit(feed)
         return tile
 
     def remove_feed(self, feed: Feed) -> None:
@@ -144,6 +149,7 @@ class Wall(QWidget):
         self._place_tiles()
         self.update()  # the last tile gone: the empty wall's words show
         self.order_changed.emit(self.order)
+        self.feed_taken_off.emit(feed)
 
     def _attach(self, feed: Feed) -> Tile:
         tile = Tile(feed, self)

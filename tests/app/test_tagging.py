@@ -147,3 +147,39 @@ def test_a_refused_edit_is_shown_and_keeps_what_was_typed(qtbot: QtBot, window: 
     assert "knife!" in dialog.message.text()
     assert dialog.tags.text() == "knife!"
     assert dialog.isVisible()
+
+
+def test_viewing_is_logged_from_tile_shown_to_tile_gone(
+    qtbot: QtBot, tmp_path: Path, db_path: Path
+) -> None:
+    """In: a wall opened with two feeds, a third added, the first taken off, then the
+    window closed. Out: custody holds view_opened for each feed as its tile appeared (with
+    kind, workstation and the OS user) and one view_closed each, with seconds watched."""
+    feeds = [
+        Feed(FeedSpec("BWV-4521", FeedKind.BODYCAM, "udp://127.0.0.1:9")),
+        Feed(FeedSpec("Drone Alpha", FeedKind.DRONE, "udp://127.0.0.1:9")),
+    ]
+    win = WallWindow(feeds, state_file=tmp_path / "wall.json", database=db_path)
+    qtbot.addWidget(win)
+    late = Feed(FeedSpec("Caller 1", FeedKind.CALLER, "webrtc:x", incident="INC-9"))
+    win.wall.add_feed(late)
+    win.wall.remove_feed(feeds[0])
+    win.close()
+    assert win.viewing is not None
+    assert win.viewing.errors == 0
+    _, custody = book(db_path)
+    seen = [(e.action, e.subject) for e in custody.entries()]
+    assert seen == [
+        (CustodyAction.VIEW_OPENED, "BWV-4521"),
+        (CustodyAction.VIEW_OPENED, "Drone Alpha"),
+        (CustodyAction.VIEW_OPENED, "Caller 1"),
+        (CustodyAction.VIEW_CLOSED, "BWV-4521"),
+        (CustodyAction.VIEW_CLOSED, "Drone Alpha"),
+        (CustodyAction.VIEW_CLOSED, "Caller 1"),
+    ]
+    opened = custody.entries("Caller 1")[0]
+    assert opened.details_dict["kind"] == "caller"
+    assert opened.details_dict["incident"] == "INC-9"
+    assert opened.actor == win.viewing.actor
+    assert isinstance(custody.entries("BWV-4521")[1].details_dict["seconds"], float)
+    assert custody.verify() is None
