@@ -3,7 +3,8 @@
 `vigil` alone, or `vigil run`, opens the wall; `vigil snapshot` renders it to a PNG with no
 display; `vigil status` asks the running instance for its feeds; `vigil link` makes, lists
 and revokes caller links; `vigil gateway` runs the caller gateway alone; `vigil audit verify`
-checks the custody log and the evidence ledger; `vigil evidence` tags, lists and locks clips.
+checks the custody log and the evidence ledger; `vigil evidence` tags, lists, locks,
+exports and verifies clips.
 """
 
 from __future__ import annotations
@@ -109,9 +110,8 @@ def _add_evidence(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
-    """`vigil evidence ACTION`: one subparser per action, so export and verify join as
-    siblings of tag, list and lock."""
-    evidence = commands.add_parser("evidence", help="tagged clips: tag, list, lock")
+    """`vigil evidence ACTION`: one subparser per action: tag, list, lock, export, verify."""
+    evidence = commands.add_parser("evidence", help="tagged clips: tag, list, lock, export, verify")
     actions = evidence.add_subparsers(dest="evidence_command", metavar="ACTION", required=True)
     tag = actions.add_parser(
         "tag", parents=[common], help="tag a feed's time range; prints the clip id last"
@@ -137,6 +137,18 @@ def _add_evidence(
     )
     lock.add_argument("clip_id", metavar="CLIP_ID")
     lock.add_argument("--reason", required=True, metavar="TEXT", help="why: a case, a request")
+    export = actions.add_parser(
+        "export", parents=[common], help="write a clip's signed evidence bundle to a folder"
+    )
+    export.add_argument("clip_id", metavar="CLIP_ID")
+    export.add_argument("--out", type=Path, required=True, metavar="DIR", help="the bundle folder")
+    export.add_argument("--force", action="store_true", help="replace a bundle already there")
+    verify = actions.add_parser(
+        "verify",
+        parents=[common],
+        help="check a bundle: exit 0 and VALID, or exit 1 naming each failed check",
+    )
+    verify.add_argument("folder", type=Path, metavar="DIR")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

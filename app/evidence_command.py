@@ -1,4 +1,5 @@
-"""`vigil evidence tag|list|lock`: tagged clips from the command line.
+"""`vigil evidence tag|list|lock`: tagged clips from the command line (`export` and
+`verify` are in app/export_command.py).
 
 Clips live in the instance's database (app/clips.py), so a clip tagged here shows on the
 running wall's Review window, and one tagged on the wall lists here. `tag` prints a line
@@ -38,6 +39,10 @@ _KINDS = {kind.value for kind in FeedKind}
 
 
 def evidence_command(args: argparse.Namespace) -> int:
+    if args.evidence_command in ("export", "verify"):
+        from app.export_command import export_command, verify_command
+
+        return export_command(args) if args.evidence_command == "export" else verify_command(args)
     config = config_module.read(args.config)
     base = BaseDir.resolve(args.base_dir).ensure()
     db = open_database(base.database)
