@@ -17,6 +17,13 @@ from typing import NoReturn
 
 from app.map_tiles import check_setting as check_tiles_setting
 from app.paths import default_config_file
+from app.recording_policy import (
+    EvidenceSettings,
+    RecordingPolicy,
+    SettingError,
+    parse_evidence,
+    parse_recording,
+)
 from app.sms import SmsSettings, SmsSettingsError, parse_sms_settings
 from media.feed import FeedKind, FeedSpec, RtspTransport
 from widgets.layout import LayoutError
@@ -122,6 +129,10 @@ class Config:
     """None when the config has no [gateway]: nothing then listens for callers."""
     sms: SmsSettings = field(default_factory=SmsSettings)
     map: MapSettings = field(default_factory=MapSettings)
+    recording: RecordingPolicy = field(default_factory=RecordingPolicy)
+    """[recording]: which kinds are recorded, segment length, how long they are kept."""
+    evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
+    """[evidence]: `tag_seconds`, how far back the wall's T key tags."""
 
 
 def read(path: Path | None) -> Config | None:
@@ -252,6 +263,20 @@ def parse(text: str, path: Path | None = None) -> Config:
         if not isinstance(table, dict):
             fail("map", "must be a table: [map]")
         map_settings = _map(table, lambda key, message: fail(key, message, "map"))
+    recording, evidence = RecordingPolicy(), EvidenceSettings()
+    section = "recording"  # which table a SettingError is about
+    try:
+        if "recording" in data:
+            if not isinstance(data["recording"], dict):
+                fail("recording", "must be a table: [recording]")
+            recording = parse_recording(data["recording"])
+        section = "evidence"
+        if "evidence" in data:
+            if not isinstance(data["evidence"], dict):
+                fail("evidence", "must be a table: [evidence]")
+            evidence = parse_evidence(data["evidence"])
+    except SettingError as exc:
+        fail(exc.key, exc.message, section)
     return Config(
         path=path,
         layout=layout,
@@ -259,6 +284,8 @@ def parse(text: str, path: Path | None = None) -> Config:
         gateway=gateway,
         sms=sms,
         map=map_settings,
+        recording=recording,
+        evidence=evidence,
     )
 
 
