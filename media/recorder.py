@@ -160,11 +160,14 @@ class Recorder:
 
     # -- the decode thread's side: returns at once, never raises --------------------------
 
-    def attach(self, feed: Feed) -> None:
+    def attach(self, feed: Feed, *, packets: bool = True) -> None:
         """Take the feed's packets from its source (from its next packet on), and keep
-        `feed.recording` true exactly while live packets are going into segments."""
+        `feed.recording` true exactly while live packets are going into segments. With
+        `packets=False` only the latter: someone else puts packets in (a WebRTC caller's
+        encoder, media/caller_recorder.py), and the feed's own source has none to give."""
         self._feed = feed
-        feed.packet_sink = self
+        if packets:
+            feed.packet_sink = self
 
     def begin(self, streams: Sequence[av.stream.Stream]) -> None:
         """A new connection: these streams' packets follow. Closes the open segment."""
@@ -192,8 +195,10 @@ class Recorder:
         except Exception:  # the decode thread must go on whatever happens here
             log.exception("%s: recorder could not begin", self.feed_name)
 
-    def put(self, packet: av.Packet[Any]) -> None:
+    def put(self, packet: av.Packet[Any], arrived_at: float | None = None) -> None:
         """Queue a copy of one demuxed packet, before it is decoded. Returns at once.
+        `arrived_at` (Unix time) is when its picture arrived, for an encoder that hands
+        packets over a little after their frames came (else: now).
 
         When the writer is more than `max_behind_s` (or `max_queue_bytes`) behind, new
         packets are refused until it has caught up by half, and recording resumes at the
@@ -224,7 +229,7 @@ class Recorder:
                 packet.duration,
                 packet.time_base,
                 packet.is_keyframe,
-                time.time(),
+                time.time() if arrived_at is None else arrived_at,
                 time.monotonic(),
             )
             self._enqueue(copy, len(data))

@@ -5,6 +5,11 @@ under qasync). Nothing heavy may happen there, so `WebRtcSource` only moves each
 a one-frame handoff; its own thread (`feed-NAME`) converts it for the screen through the
 same `PictureOut` the PyAV sources use. A caller who reconnects brings a new track to the
 same source and feed: the tile keeps its place and its history.
+
+The handoff keeps only the newest frame, which is right for a screen and wrong for
+evidence, so every frame aiortc hands over also goes, before the handoff, to the source's
+`frame_sink` when it has one (the caller's encoder, media/caller_recorder.py), which keeps
+its own bounded queue and never makes this loop wait.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import asyncio
 import logging
 import threading
 import time
+from typing import Protocol
 
 import av
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
@@ -53,6 +59,20 @@ class FrameHandoff:
             self._ready.notify()
 
 
+class FrameSink(Protocol):
+    """Takes every decoded frame a track delivers (the recorder's encoder). Called on the
+    event loop: each call must return at once and never raise."""
+
+    def begin(self) -> None:
+        """A new track: its frames, with their own timeline, follow."""
+
+    def put(self, frame: av.VideoFrame, arrived_at: float) -> None:
+        """One frame, and the Unix time it came out of aiortc's decoder."""
+
+    def end(self) -> None:
+        """The track ended (the caller left, the link broke, or the source detached)."""
+
+
 class WebRtcSource:
     """Shows the video tracks a peer sends for one feed, one track at a time."""
 
@@ -64,6 +84,8 @@ class WebRtcSource:
         self._receiving: asyncio.Task[None] | None = None
         self.track_ended = asyncio.Event()
         """Set when the current track stops delivering (the peer left or the link broke)."""
+        self.frame_sink: FrameSink | None = None
+        """Given every frame received, not only those shown: the feed's recording."""
 
     def start(self) -> None:
         self._thread.start()
@@ -95,15 +117,23 @@ class WebRtcSource:
     async def _receive(self, track: MediaStreamTrack, ended: asyncio.Event) -> None:
         # Frames come decoded, without their encoded size: the peer connection's own
         # statistics give the bitrate (app/callers.py reads them).
+        sink = self.frame_sink
+        if sink is not None:
+            sink.begin()
         try:
             while True:
                 frame = await track.recv()
                 if isinstance(frame, av.VideoFrame):
                     self._handoff.put(frame, time.monotonic())
+                    sink = self.frame_sink  # read each time: recording may start or stop
+                    if sink is not None:
+                        sink.put(frame, time.time())
         except MediaStreamError:
             log.info("feed %s: the sender's video track ended", self.feed.name)
         finally:
             ended.set()
+            if self.frame_sink is not None:
+                self.frame_sink.end()
 
     def _convert(self) -> None:
         while (item := self._handoff.get()) is not None:
