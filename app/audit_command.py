@@ -49,7 +49,11 @@ def audit_command(args: argparse.Namespace) -> int:
                 f"{entries} custody entries, {segments} segments"
             )
         else:
-            print(f"VALID: {entries} custody entries, {segments} segments")
+            retired = len(ledger.retired())
+            # Retired files are gone on purpose (app/retention.py): say how many, so a
+            # retire entry nobody expected is seen.
+            tail = f" ({retired} retired by retention)" if retired else ""
+            print(f"VALID: {entries} custody entries, {segments} segments{tail}")
         head = custody.head()
         print(f"custody head {head}")
         for feed, feed_head in ledger.heads().items():

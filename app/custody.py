@@ -63,6 +63,9 @@ class CustodyAction(enum.StrEnum):
     """A partial segment found at start was moved aside (app/recovery.py)."""
     RECOVER = "recover"
     """A closed segment missing from the ledger after a crash was entered at start."""
+    RETIRE = "retire"
+    """Segment files past their keeping time removed on purpose (app/retention.py): the
+    entry names each one's ledger id and SHA-256, so the ledger's verify knows them."""
 
 
 class BreakKind(enum.StrEnum):
@@ -144,6 +147,19 @@ def os_user() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return f"uid {os.getuid()}"
+
+
+def retired_segments(db: sqlite_utils.Database) -> dict[int, str]:
+    """Ledger ids of the segments whose files retention removed on purpose, each with the
+    SHA-256 it had then: read from every `retire` entry's "segments" list. The entries'
+    own chain is what makes this trustworthy; `CustodyLog.verify` checks it."""
+    rows = db.execute(
+        "SELECT json_extract(s.value, '$.id'), json_extract(s.value, '$.sha256') "
+        "FROM custody, json_each(custody.details, '$.segments') AS s "
+        "WHERE custody.action = ?",
+        [CustodyAction.RETIRE.value],
+    )
+    return {int(entry_id): str(sha256) for entry_id, sha256 in rows.fetchall()}
 
 
 class CustodyLog:

@@ -37,6 +37,11 @@ How an entry's hash is made (so that anyone can recompute it with standard tools
       hashes to 9981a5cd23d7050e6e8af27673e693bc03f4c6f4c88e09b11fa9e25c30062757
       (`printf '%s' '<that line>' | sha256sum`).
 
+Rows are never removed, and neither are files, but for one reason: retention
+(app/retention.py) removes files past their keeping time, after appending a custody entry
+(action "retire") naming each one's id and SHA-256. `verify` reads those entries and does
+not report such a file as missing; a file gone without one still is.
+
 A chain shows that rows were not changed one at a time. Someone able to rewrite a feed's
 every later row could make a new, consistent chain, so the heads (`heads()`, printed by
 `vigil audit verify`) are worth writing down elsewhere, as exports do.
@@ -49,7 +54,7 @@ import enum
 import logging
 import math
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -57,6 +62,7 @@ from typing import Any
 import sqlite_utils
 
 from app import clock_sync as clock_sync_module
+from app.custody import retired_segments
 from app.hashchain import GENESIS, hash_entry, hash_file, immediate, utc_text
 
 log = logging.getLogger(__name__)
@@ -313,6 +319,10 @@ class SegmentLedger:
     def paths(self) -> set[str]:
         return {str(p) for (p,) in self._db.execute("SELECT path FROM segments").fetchall()}
 
+    def retired(self) -> dict[int, str]:
+        """Ids of entries whose files retention removed on purpose, with their SHA-256."""
+        return retired_segments(self._db)
+
     def next_seq(self, feed_name: str) -> int:
         (top,) = self._db.execute(
             "SELECT MAX(seq) FROM segments WHERE feed_name = ?", [feed_name]
@@ -353,17 +363,24 @@ class SegmentLedger:
         by_feed: dict[str, list[SegmentEntry]] = {}
         for entry in entries:
             by_feed.setdefault(entry.feed_name, []).append(entry)
+        retired = self.retired() if files else {}
         for chain in by_feed.values():
-            problems += self.check_chain(chain, GENESIS, files=files)
+            problems += self.check_chain(chain, GENESIS, files=files, retired=retired)
         problems.sort(key=lambda p: p.entry_id or 0)
         if files and feed_name is None:
             problems += self.unexpected_files({entry.path for entry in entries})
         return problems
 
     def check_chain(
-        self, chain: Iterable[SegmentEntry], prev_hash: str, *, files: bool = True
+        self,
+        chain: Iterable[SegmentEntry],
+        prev_hash: str,
+        *,
+        files: bool = True,
+        retired: Mapping[int, str] | None = None,
     ) -> list[Problem]:
-        """Check consecutive entries of one feed, the first linking to `prev_hash`."""
+        """Check consecutive entries of one feed, the first linking to `prev_hash`
+        (`retired`: as `retired()` gives, when the caller has it already)."""
         problems: list[Problem] = []
         for entry in chain:
             if entry.prev_hash != prev_hash:
@@ -383,17 +400,23 @@ class SegmentLedger:
                     )
                 )
             if files:
-                problems += self.check_file(entry)
+                problems += self.check_file(entry, retired)
             # The stored hash, not the recomputed one: an edited row is named once, and
             # the next row's link still checks against what was written.
             prev_hash = entry.entry_hash
         return problems
 
-    def check_file(self, entry: SegmentEntry) -> list[Problem]:
+    def check_file(
+        self, entry: SegmentEntry, retired: Mapping[int, str] | None = None
+    ) -> list[Problem]:
+        """The file is there and unchanged, or was retired with this very hash."""
         file = self.file(entry)
         try:
             sha256, size = hash_file(file)
         except FileNotFoundError:
+            retired = self.retired() if retired is None else retired
+            if retired.get(entry.id) == entry.sha256:
+                return []
             return [entry.problem(ProblemKind.FILE_MISSING, f"no file at {file}")]
         if sha256 != entry.sha256:
             return [
