@@ -60,6 +60,10 @@ class FeedService:
     def find(self, feed_id: str) -> Feed | None:
         return next((feed for feed in self.feeds if feed.id == feed_id), None)
 
+    def source(self, feed: Feed) -> Source | None:
+        """The feed's source (recording taps a WebRTC source's frames)."""
+        return self._sources.get(feed)
+
     def add(self, feed: Feed, source: Source) -> None:
         """Show a new feed, started at once if the service runs."""
         self.feeds.append(feed)

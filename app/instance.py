@@ -64,7 +64,12 @@ class Instance:
         # Every position a feed reports is kept as its track (evidence exports them).
         self.tracks = TrackRecorder(lambda: list(self.feeds.feeds), base.database)
         # Every feed's packets into hashed, chained segments (evidence).
-        self.recording = RecordingService(base, lambda: list(self.feeds.feeds))
+        self.recording = RecordingService(
+            base,
+            lambda: list(self.feeds.feeds),
+            policy=config.recording if config else None,
+            sources=self.feeds.source,
+        )
         self.feeds.added.append(self.recording.add)
         self.feeds.removed.append(self.recording.remove)
         # The demo's callers and officers walk York; its drones fly there through their KLV.

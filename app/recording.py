@@ -1,14 +1,20 @@
-"""Evidence recording for a running instance: every feed's packets into closed, hashed,
-chained segments under `<base>/recordings/<feed>/`.
+"""Evidence recording for a running instance: every recorded feed into closed, hashed,
+chained segments under `<base>/recordings/<feed>/`, and old ones retired.
 
 At start it first accounts for what a crash left (app/recovery.py: partial segments to
-quarantine, closed ones entered, the newest entries re-checked), then gives each feed a
-`Recorder` (media/recorder.py) whose closed segments go into the ledger
-(app/ledger.py) as they close. The ledger is written from the recorders' own threads,
-each with its own SQLite connection: nothing here runs on the GUI thread.
+quarantine, closed ones entered, the newest entries re-checked), then gives each feed
+whose kind the policy records (app/recording_policy.py) a `Recorder`
+(media/recorder.py) whose closed segments go into the ledger (app/ledger.py) as they
+close. The ledger is written from the recorders' own threads, each with its own SQLite
+connection: nothing here runs on the GUI thread. Retention (app/retention.py) then runs
+on its own thread, at start and hourly.
 
-WebRTC callers reach the wall as decoded frames, not packets, so they are not recorded
-yet (they need an encode; see the evidence issue).
+A PyAV source hands its recorder packets. A WebRTC caller's source has only decoded
+frames, so its recorder is fed by an encoder (media/caller_recorder.py) tapping the
+source's frames; frames only flow once the caller has agreed (app/callers.py refuses the
+media session before), so nothing of a caller is recorded before consent.
+
+`status()` says for each feed whether it is recorded, and if not, why.
 """
 
 from __future__ import annotations
@@ -27,16 +33,18 @@ from app.custody import CustodyLog
 from app.database import open_database
 from app.ledger import SegmentLedger
 from app.paths import BaseDir
+from app.recording_policy import RecordingPolicy
 from app.recovery import RecoveryReport, recover
-from media.feed import Feed, FeedKind
+from app.retention import RetentionService
+from media.caller_recorder import CallerRecorder
+from media.feed import Feed
 from media.recorder import Recorder
 from media.segment import SegmentInfo
+from media.webrtc import WebRtcSource
 
 log = logging.getLogger(__name__)
 
-RECORDED_KINDS = frozenset(
-    {FeedKind.BODYCAM, FeedKind.OFFICER, FeedKind.DRONE, FeedKind.CAMERA, FeedKind.CALLER}
-)
+WEBRTC_SCHEME = "webrtc:"
 
 
 def feed_folder(feed_name: str) -> str:
@@ -46,25 +54,34 @@ def feed_folder(feed_name: str) -> str:
 
 
 class RecordingService:
+    """Records the feeds `feeds()` lists and those `add`ed later, as `policy` says.
+    `sources(feed)` finds a feed's source, so a WebRTC caller's frames can be tapped; a
+    WebRTC feed whose source it cannot find is not recordable."""
+
     def __init__(
         self,
         base: BaseDir,
         feeds: Callable[[], list[Feed]],
         *,
-        kinds: frozenset[FeedKind] = RECORDED_KINDS,
+        policy: RecordingPolicy | None = None,
+        sources: Callable[[Feed], object | None] | None = None,
     ) -> None:
         self.base = base
         self.root = base.recordings
+        self.policy = policy or RecordingPolicy()
         self._feeds = feeds
-        self._kinds = kinds
+        self._sources = sources
         self._recorders: dict[Feed, Recorder] = {}
+        self._encoders: dict[Feed, tuple[CallerRecorder, WebRtcSource]] = {}
+        self._not_recorded: dict[Feed, str] = {}
         self._local = threading.local()
         self._errors: list[str] = []
         self._lock = threading.Lock()
         self.recovery: RecoveryReport | None = None
+        self.retention = RetentionService(base, self.policy.keep_days)
 
     def start(self) -> None:
-        """Recover what a crash left, then record every feed of a recorded kind."""
+        """Recover what a crash left, record every feed the policy names, start retention."""
         self.root.mkdir(parents=True, exist_ok=True)
         db = open_database(self.base.database)
         try:
@@ -74,30 +91,59 @@ class RecordingService:
             db.close()
         for feed in self._feeds():
             self.add(feed)
+        self.retention.start()  # after recovery: orphans are in the ledger by now
 
     def add(self, feed: Feed) -> None:
-        if feed.kind not in self._kinds or feed in self._recorders:
+        if feed in self._recorders or feed in self._not_recorded:
             return
-        if feed.spec.url.startswith("webrtc:"):
-            return  # decoded frames only: nothing to stream-copy
+        if not self.policy.records(feed.kind):
+            self._not_recorded[feed] = f"not recorded: [recording] kinds leaves out {feed.kind}"
+            return
+        tap: WebRtcSource | None = None
+        if feed.spec.url.startswith(WEBRTC_SCHEME):
+            source = self._sources(feed) if self._sources is not None else None
+            if not isinstance(source, WebRtcSource):
+                self._not_recorded[feed] = "not recordable: its decoded frames cannot be reached"
+                return
+            tap = source
         recorder = Recorder(
             self.root / feed_folder(feed.name),
             feed.name,
+            segment_s=self.policy.segment_s,
             on_closed=self._closed,
             on_error=functools.partial(self._failed, feed.name),
         )
-        recorder.attach(feed)
+        if tap is None:
+            recorder.attach(feed)
+        else:  # a caller: frames in, encoded once, packets into the recorder
+            recorder.attach(feed, packets=False)
+            encoder = CallerRecorder(recorder)
+            tap.frame_sink = encoder
+            self._encoders[feed] = (encoder, tap)
         self._recorders[feed] = recorder
 
     def remove(self, feed: Feed) -> None:
+        self._not_recorded.pop(feed, None)
         recorder = self._recorders.pop(feed, None)
-        if recorder is not None:
+        encoding = self._encoders.pop(feed, None)
+        if encoding is not None:
+            encoder, source = encoding
+            if source.frame_sink is encoder:
+                source.frame_sink = None
+            encoder.stop()  # flushes the encoder, then stops its recorder
+        elif recorder is not None:
             recorder.stop()
 
     def stop(self) -> None:
-        for recorder in self._recorders.values():
-            recorder.stop(timeout_s=0.5)
+        self.retention.stop()
+        for encoder, source in self._encoders.values():
+            source.frame_sink = None
+            encoder.stop(timeout_s=0.5)
+        for feed, recorder in self._recorders.items():
+            if feed not in self._encoders:
+                recorder.stop(timeout_s=0.5)
         self._recorders.clear()
+        self._encoders.clear()
 
     def _ledger(self) -> SegmentLedger:
         # One connection per recorder thread: sqlite3 connections belong to their thread.
@@ -129,10 +175,15 @@ class RecordingService:
             self._errors.append(f"{feed_name}: {message}")
 
     def status(self) -> dict[str, Any]:
-        feeds = {}
+        feeds: dict[str, dict[str, Any]] = {}
+        for feed, reason in list(self._not_recorded.items()):
+            feeds[feed.name] = {"recorded": False, "why_not": reason, "recording": False}
+            feeds[feed.name].update(segments=0, bytes=0)
         for feed, recorder in list(self._recorders.items()):
             stats = recorder.stats()
             feeds[feed.name] = {
+                "recorded": True,
+                "why_not": None,
                 "recording": stats.recording,
                 "segments": stats.segments_closed,
                 "bytes": stats.bytes_written,
@@ -140,11 +191,38 @@ class RecordingService:
                 "dropped": stats.packets_dropped,
                 "error": stats.last_error,
             }
+            encoding = self._encoders.get(feed)
+            if encoding is not None:
+                feeds[feed.name]["encoder"] = encoder_status(encoding[0])
         with self._lock:
             errors = list(self._errors)
         return {
             "folder": str(self.root),
+            "policy": {
+                "kinds": sorted(k.value for k in self.policy.kinds),
+                "segment_seconds": self.policy.segment_s,
+                "keep_days": self.policy.keep_days,
+            },
             "feeds": feeds,
             "errors": errors,
             "recovery": self.recovery.summary() if self.recovery else None,
+            "retention": self.retention.status(),
         }
+
+
+def encoder_status(encoder: CallerRecorder) -> dict[str, Any]:
+    """A caller's encoder as `vigil status` shows it: what it took, shed and cost."""
+    stats = encoder.stats()
+    return {
+        "size": f"{stats.width}x{stats.height}" if stats.width else None,
+        "frames_in": stats.frames_in,
+        "frames_encoded": stats.frames_encoded,
+        "frames_shed": stats.frames_shed,
+        "frames_invalid": stats.frames_invalid,
+        "sessions": stats.sessions,
+        "cpu_s": round(stats.encode_cpu_s, 3),
+        "cpu_per_video_s": round(stats.encode_cpu_s / stats.encoded_s, 4)
+        if stats.encoded_s > 0
+        else None,
+        "error": stats.last_error,
+    }
