@@ -10,7 +10,9 @@ otherwise a line at each tenth.
 `verify` checks a bundle from its own files (app/bundle_check.py): it prints "VALID: …"
 and exits 0, or one "FAILED: …" line per failed check and "INVALID: …", exit 1; a folder
 that is no bundle exits 2. It then says whether the bundle's key is this instance's (by
-fingerprint) and, on an instance, records the verification in the custody log.
+fingerprint) and, on an instance, records the verification in the custody log. On the
+instance that exported the clip, a manifest its custody log never recorded exporting fails
+(a bundle altered and re-signed with another key is consistent on its own).
 """
 
 from __future__ import annotations
@@ -22,11 +24,12 @@ import time
 from typing import TextIO
 
 from app import config as config_module
+from app.bundle import MANIFEST
 from app.bundle_check import BundleReport, NotABundleError, check_bundle
 from app.custody import CustodyAction, CustodyLog
 from app.database import open_database
 from app.evidence_export import ExportError, ExportTargetError, export_clip
-from app.hashchain import utc_text
+from app.hashchain import hash_file, utc_text
 from app.paths import BaseDir
 from app.signing import SigningKeyError, grouped, instance_fingerprint
 
@@ -112,16 +115,44 @@ def verify_command(args: argparse.Namespace) -> int:
         print(f"vigil: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     failed = [str(failure) for failure in report.failures]
+    base = BaseDir.resolve(args.base_dir)
+    if base.database.exists():
+        failed += _against_custody(base, report)
     for line in failed:
         print(f"FAILED: {line}")
     counts = ", ".join(f"{n} {name}" for name, n in report.counts.items())
     what = f"bundle {report.clip_id or '(no clip id)'} ({counts})"
     print(f"INVALID: {len(failed)} check(s) failed; {what}" if failed else f"VALID: {what}")
     ours = _key_line(report)
-    base = BaseDir.resolve(args.base_dir)
     if base.database.exists():  # on an instance: the verification is part of the custody
         _record(base, report, failed, ours)
     return EXIT_FAILED if failed else 0
+
+
+def _against_custody(base: BaseDir, report: BundleReport) -> list[str]:
+    """On the instance that holds the clip: a bundle is only this instance's export if its
+    manifest is one the custody log recorded exporting. Anyone can re-sign an altered
+    manifest with a key of their own, and the bundle alone would still be consistent."""
+    if report.clip_id is None:
+        return []
+    db = open_database(base.database)
+    try:
+        exports = [
+            entry.details_dict.get("manifest_sha256")
+            for entry in CustodyLog(db).entries(report.clip_id)
+            if entry.action == CustodyAction.EXPORT
+        ]
+    finally:
+        db.close()
+    if not exports:
+        return []  # not exported here: the key's fingerprint is what to check
+    manifest, _ = hash_file(report.folder / MANIFEST)
+    if manifest in exports:
+        return []
+    return [
+        f"{MANIFEST}: this instance exported {report.clip_id} {len(exports)} time(s), never "
+        f"with this manifest (SHA-256 {manifest[:16]}…); it is not a bundle this instance made"
+    ]
 
 
 def _key_line(report: BundleReport) -> bool | None:

@@ -167,3 +167,57 @@ def test_exit_codes_for_refusals_and_bad_input(
     missing = vigil("evidence", "verify", tmp_path / "nowhere", "--base-dir", base)
     assert missing.returncode == 2
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base", "bundle", "drone.ts", "notes"]
+
+
+def test_a_bundle_altered_and_resigned_with_another_key_fails_on_the_instance(
+    base: Path, tmp_path: Path, keyring_for_children
+) -> None:
+    """In: an exported bundle whose manifest note is changed and then re-signed, sums and
+    public key too, with a new Ed25519 key: a forgery consistent on its own. Out: `vigil
+    evidence verify` on the exporting instance names manifest.json as never exported by it
+    and exits 1; the same bundle verified with no instance (another base dir) says VALID but
+    that the key is not the instance's."""
+    import hashlib
+    import json
+
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from app import bundle
+    from app.signing import fingerprint
+
+    clip_id = tag(base, 1.5, 5.2)
+    out = tmp_path / "bundle"
+    assert vigil("evidence", "export", clip_id, "--out", out, "--base-dir", base).returncode == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    manifest["clip"]["note"] = "nothing happened"
+    forger = Ed25519PrivateKey.generate()
+    pem = forger.public_key().public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    )
+    (out / "public_key.pem").write_bytes(pem)
+    manifest["signing_key"]["fingerprint_sha256"] = fingerprint(forger.public_key())
+    for item in manifest["files"]:
+        if item["path"] == "public_key.pem":
+            item.update(sha256=hashlib.sha256(pem).hexdigest(), bytes=len(pem))
+    data = bundle.manifest_bytes(manifest)
+    (out / "manifest.json").write_bytes(data)
+    (out / "manifest.sig").write_bytes(forger.sign(data))
+    sums = [
+        (p.relative_to(out).as_posix(), hashlib.sha256(p.read_bytes()).hexdigest())
+        for p in sorted(out.rglob("*"))
+        if p.is_file() and p.name != "SHA256SUMS"
+    ]
+    (out / "SHA256SUMS").write_text(bundle.sums_text(sums))
+
+    elsewhere = vigil("evidence", "verify", out, "--base-dir", tmp_path / "court")
+    assert elsewhere.returncode == 0, elsewhere.stdout
+    assert "NOT this instance's key" in elsewhere.stdout or "no signing key" in elsewhere.stdout
+
+    here = vigil("evidence", "verify", out, "--base-dir", base)
+    assert here.returncode == 1, here.stdout
+    assert (
+        f"FAILED: manifest.json: this instance exported {clip_id} 1 time(s), never with this "
+        in (here.stdout)
+    )
+    assert "NOT this instance's key" in here.stdout
