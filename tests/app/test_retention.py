@@ -17,6 +17,7 @@ import sqlite_utils
 from app import retention as retention_module
 from app.clips import ClipBook
 from app.custody import CustodyAction, CustodyLog
+from app.evidence_export import ExportError, export_clip
 from app.ledger import ProblemKind, SegmentLedger
 from app.paths import BaseDir
 from app.retention import RetentionService, apply_retention
@@ -96,12 +97,13 @@ def test_old_segments_go_on_the_record_and_the_audit_stays_valid(
 
 
 def test_a_locked_clip_keeps_its_segments_and_an_unlocked_one_does_not(
-    store: Store, db: sqlite_utils.Database
+    store: Store, db: sqlite_utils.Database, base: BaseDir
 ) -> None:
     """In: four old segments of BWV-1 and one of BWV-2 at the same time; a locked clip
     over the second and third of BWV-1, an unlocked clip over the first.
     Out: the locked clip's two segments stay (and BWV-2's, another feed's, goes); the
-    unlocked clip's segment goes, and the clip itself stays, its file retired."""
+    unlocked clip's segment goes, and the clip itself stays, its file retired; exporting
+    it then fails, naming the missing file, and writes nothing."""
     paths = [store.segment("BWV-1", OLD + n * SEGMENT_S) for n in range(4)]
     other = store.segment("BWV-2", OLD + SEGMENT_S)
     locked = store.clips.tag("BWV-1", OLD + 5, OLD + 9)
@@ -115,6 +117,10 @@ def test_a_locked_clip_keeps_its_segments_and_an_unlocked_one_does_not(
     (first,) = store.ledger.segments_between("BWV-1", OLD + 1, OLD + 2)
     assert first.id in store.ledger.retired()
     assert store.clean()
+    out = base.root / "bundle"
+    with pytest.raises(ExportError, match=r"segment 1 \(BWV-1 seq 1.*file missing: no file at"):
+        export_clip(base, unlocked.id, out)
+    assert not out.exists()
 
 
 def test_files_deleted_or_changed_by_hand_are_never_retired(
