@@ -12,11 +12,12 @@ How, and why:
 
 - libx264, preset ultrafast, tune zerolatency, CRF 20, one encoder thread. The input is a
   phone's already-compressed stream (some 2 Mbit/s of VP8 or H.264), so what matters is
-  fidelity to what arrived, not bits saved. Measured on the 720p30 caller card, decoded
-  from 2 Mbit/s VP8 (tests/benchmarks/bench_evidence.py): ultrafast at CRF 20 keeps
-  about 54 dB PSNR against the decoded input for about 4 ms of CPU a frame; veryfast at
-  the same CRF gives 52 dB for 14 ms. One thread: the cost stays on this thread, where
-  it is measured (`stats().encode_cpu_s`), and one caller can never take more than a core.
+  fidelity to what arrived, not bits saved. Compared while choosing, on the caller
+  benchmark's 720p card decoded from 2 Mbit/s VP8 (2-core machine): ultrafast at CRF 20
+  kept 54 dB PSNR against its input for 4 ms of CPU a frame, veryfast at CRF 20 52 dB for
+  14 ms. tests/benchmarks/bench_evidence.py measures the settings chosen: about 0.10 of a
+  core per 720p30 caller. One thread: the cost stays on this thread, where it is counted
+  (`stats().encode_cpu_s`), and one caller can never take more than a core.
 - A key frame every 2 s, forced by the frames' time rather than counted in frames
   (phones vary their frame rate), so the recorder can cut segments at 2-4 s. Headers are
   repeated at each one (libx264 does when the muxer asks for no global header), so every
@@ -34,8 +35,7 @@ How, and why:
   queue of at most `MAX_QUEUE_FRAMES` (1 s at 30 fps); when the encoder is behind, new
   frames are refused and counted (`frames_shed`) rather than waited for, so a slow
   machine records fewer frames per second, evenly, rather than a hole. The encode thread
-  runs niced (+5 on Linux, inherited by nothing else), so the wall's decoding wins a
-  contested core.
+  runs 5 steps nicer (media/niceness.py), so the wall's decoding wins a contested core.
 - Only after consent: frames come only from a WHIP session, and app/callers.py refuses
   the WHIP offer until the caller has agreed, and closes the session when they decline
   or withdraw. No sound: the caller page asks for none (resources/caller/caller.js,

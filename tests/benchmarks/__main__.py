@@ -1,16 +1,17 @@
-"""`python -m tests.benchmarks` (what `make bench` runs): the wall benchmark, then the caller
-benchmark.
+"""`python -m tests.benchmarks` (what `make bench` runs): the wall benchmark, then the caller,
+map and evidence benchmarks.
 
-    python -m tests.benchmarks [OPTIONS]          both; OPTIONS go to the wall benchmark
-                                                  (--quick also makes the caller run quick)
+    python -m tests.benchmarks [OPTIONS]          all four; OPTIONS go to the wall benchmark
+                                                  (--quick also makes the others quick)
     python -m tests.benchmarks wall [OPTIONS]     the wall benchmark alone
     python -m tests.benchmarks caller [OPTIONS]   the caller benchmark alone
     python -m tests.benchmarks map [OPTIONS]      the map panel's cost alone
+    python -m tests.benchmarks evidence [OPTIONS] recording, caller encoding, export, verify
 """
 
 import sys
 
-from tests.benchmarks import bench_caller, bench_map, bench_wall
+from tests.benchmarks import bench_caller, bench_evidence, bench_map, bench_wall
 
 
 def main(argv: list[str]) -> int:
@@ -20,6 +21,8 @@ def main(argv: list[str]) -> int:
         return bench_caller.main(argv[1:])
     if argv and argv[0] == "map":
         return bench_map.main(argv[1:])
+    if argv and argv[0] == "evidence":
+        return bench_evidence.main(argv[1:])
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0
@@ -28,7 +31,9 @@ def main(argv: list[str]) -> int:
     quick = ["--quick"] if "--quick" in argv else []
     status = bench_caller.main(quick) or status
     print()
-    return bench_map.main(quick) or status
+    status = bench_map.main(quick) or status
+    print()
+    return bench_evidence.main(quick) or status
 
 
 sys.exit(main(sys.argv[1:]))
