@@ -112,8 +112,11 @@ def apply_retention(
     keep_days: int,
     *,
     now: float | None = None,
+    stopping: Callable[[], bool] = lambda: False,
 ) -> RetentionReport:
-    """Remove what `keep_days` lets go (the module docstring says what and how)."""
+    """Remove what `keep_days` lets go (the module docstring says what and how). When
+    `stopping()` turns true (the instance is closing) it finishes the batch in hand and
+    returns; the next run takes up the rest."""
     now = time.time() if now is None else now
     report = RetentionReport(now, keep_days)
     if keep_days <= 0:
@@ -129,6 +132,8 @@ def apply_retention(
         _NOT_RETIRED, [report.cutoff_utc, CustodyAction.RETIRE.value], order_by="id"
     )
     for row in rows:
+        if stopping():
+            break
         entry = SegmentEntry.from_row(row)
         if _locked(locks, entry.feed_name, entry.start_utc, entry.end_utc):
             report.kept_locked += 1
@@ -143,6 +148,8 @@ def apply_retention(
             continue
         batch.add_segment(entry, size)
     for file in _quarantined(ledger.root):
+        if stopping():
+            break
         found = _old_quarantined(file, ledger.root, cutoff)
         if found is None:
             continue
@@ -346,7 +353,13 @@ class RetentionService:
     def run_once(self) -> RetentionReport:
         db = open_database(self.base.database)
         try:
-            report = apply_retention(db, self.base.recordings, self.keep_days, now=self._clock())
+            report = apply_retention(
+                db,
+                self.base.recordings,
+                self.keep_days,
+                now=self._clock(),
+                stopping=self._stop.is_set,
+            )
         finally:
             db.close()
         with self._lock:

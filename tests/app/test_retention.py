@@ -199,12 +199,15 @@ def test_quarantined_partials_go_with_a_log_line_and_the_open_segment_stays(
 def test_large_backlogs_are_recorded_in_batches_and_keep_days_0_keeps_all(
     store: Store, db: sqlite_utils.Database, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """In: five old segments; first keep_days = 0, then 31 with batches of two.
-    Out: 0 keeps everything and records nothing; 31 removes all five under three custody
-    entries (2 + 2 + 1), and the chains verify."""
+    """In: five old segments; first keep_days = 0, then a run told to stop at once (the
+    instance closing), then 31 with batches of two.
+    Out: 0 keeps everything and records nothing, as does the stopped run; 31 removes all
+    five under three custody entries (2 + 2 + 1), and the chains verify."""
     paths = [store.segment("Roof", OLD + n * SEGMENT_S) for n in range(5)]
     assert apply_retention(db, store.root, 0, now=NOW).removed == 0
+    assert apply_retention(db, store.root, 31, now=NOW, stopping=lambda: True).removed == 0
     assert all(p.exists() for p in paths)
+    assert store.custody.count() == 0
     monkeypatch.setattr(retention_module, "BATCH", 2)
     assert apply_retention(db, store.root, 31, now=NOW).removed == 5
     entries = [e for e in store.custody.entries() if e.action == CustodyAction.RETIRE]
