@@ -27,6 +27,7 @@ from app.logs import setup_logging
 from app.map_service import MapService
 from app.paths import BaseDir
 from app.recording import RecordingService
+from app.recording_policy import EvidenceSettings
 from app.status import feed_status
 from app.tracks import TrackRecorder
 
@@ -166,6 +167,7 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
         gateway=instance.gateway,
         map_view=instance.map.view(),
         database=base.database,
+        tag_seconds=(config.evidence if config else EvidenceSettings()).tag_seconds,
     )
     return base, app, instance, window
 
