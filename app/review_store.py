@@ -175,8 +175,8 @@ class ReviewStore:
             f"{clip.feed_name}{kind}  ·  {format_utc(ref.utc)} UTC  ·  "
             f"frame {number + 1} of {len(index)}",
             f"clip {clip.id}  ·  {ref.utc - clip.start_utc:+.3f} s from its start  ·  "
-            f"{width}×{height} as decoded",
-            f"segment {segment.name}  ·  pts {ref.pts} × {scan_base}",
+            f"{width}x{height} as decoded",
+            f"segment {segment.name}  ·  pts {ref.pts} (time base {scan_base})",
             f"segment SHA-256 {segment.sha256 or 'unknown'}",
             f"exported {format_utc(now)} UTC by {self.actor} with Vigil",
         ]

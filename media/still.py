@@ -25,6 +25,9 @@ from PIL.PngImagePlugin import PngInfo
 from media.clip_reader import Pixels
 
 BAND_COLOUR = (16, 19, 24)
+RULE_COLOUR = (58, 67, 80)
+"""A line between picture and band, so the picture's own bottom edge is never mistaken
+for the start of the band (or the other way round)."""
 TEXT_COLOUR = (230, 233, 238)
 FIRST_LINE_COLOUR = (255, 214, 90)
 
@@ -56,7 +59,9 @@ def write_still(
     is wider than the picture. The PNG appears whole or not at all (written beside and
     renamed)."""
     height, width = rgb.shape[:2]
-    size = max(12, min(22, width // 64))
+    # Pillow's built-in font: the same letters on every machine, whatever fonts it has. It
+    # has no multiplication sign, so callers write "640x360".
+    size = max(13, min(24, width // 48))
     font = _font(size)
     line_h = round(size * 1.45)
     pad = size // 2 + 4
@@ -67,6 +72,7 @@ def write_still(
     canvas = Image.new("RGB", (canvas_w, height + band_h), BAND_COLOUR)
     canvas.paste(Image.fromarray(np.ascontiguousarray(rgb[..., :3]), "RGB"), (0, 0))
     draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, height, canvas_w - 1, height + 1), fill=RULE_COLOUR)
     for n, line in enumerate(lines):
         colour = FIRST_LINE_COLOUR if n == 0 else TEXT_COLOUR
         draw.text((pad, height + pad + n * line_h), line, fill=colour, font=font)
