@@ -23,6 +23,7 @@ from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QApplication,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -122,6 +123,10 @@ class ReviewWindow(QMainWindow):
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
 
         self.setCentralWidget(self._layout())
+        # A child window is not closed, only destroyed, when the application quits.
+        app = QApplication.instance()
+        if app is not None:
+            app.aboutToQuit.connect(self.finish)
         self._add_keys()
         self._update_buttons()
         self.resize(1500, 900)
@@ -415,8 +420,22 @@ class ReviewWindow(QMainWindow):
             self.export_button.setToolTip("Export is not available in this build")
 
     def showEvent(self, event: QShowEvent) -> None:
-        self._closing = False  # shown again after a close: clips open as before
+        if self._closing:  # shown again after a close: clips open as before, and the
+            self._closing = False  # list has what was tagged meanwhile
+            self.search(self.search_bar.query())
         super().showEvent(event)
+
+    def finish(self) -> None:
+        """The application is quitting: record the open clip's viewing as closed now, on
+        this thread. A worker might not run again, and a viewing left open in the custody
+        log would say someone is watching still; a short wait at exit is the lesser cost."""
+        opened, self.opened = self.opened, None
+        self.player.unload()
+        if opened is not None:
+            try:
+                self.services.close_clip(opened)
+            except Exception:  # quitting regardless; the log says what was lost
+                log.exception("view_closed of %s not recorded at exit", opened.clip.id)
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.exporting:

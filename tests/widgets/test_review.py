@@ -219,8 +219,10 @@ def test_track_follows_the_frame(qtbot: QtBot, window: ReviewWindow, evidence: R
 def test_viewing_is_in_the_custody_log(
     qtbot: QtBot, window: ReviewWindow, evidence: ReviewBase
 ) -> None:
-    """In: one clip opened, then another, then the window closed. Out: the first clip's
-    view_opened then view_closed, then the second's, each by the analyst."""
+    """In: one clip opened, then another, then the window closed; shown again, a clip
+    opened, and the application quitting. Out: the first clip's view_opened then
+    view_closed, then the second's, each by the analyst; after the window is shown again
+    the clip opens as before, and its viewing is closed before quitting goes on."""
     open_walk(qtbot, window, evidence)
     qtbot.waitUntil(lambda: custody(evidence, evidence.walk)[-1:] == [("view_opened", "analyst")])
     window.select_clip(evidence.old)
@@ -240,6 +242,12 @@ def test_viewing_is_in_the_custody_log(
             == [("view_opened", "analyst"), ("view_closed", "analyst")]
         )
     )
+    window.show()  # the main window shows the same Review window again
+    qtbot.waitUntil(lambda: window.searches >= 2)
+    open_walk(qtbot, window, evidence)
+    qtbot.waitUntil(lambda: custody(evidence, evidence.walk)[-1] == ("view_opened", "analyst"))
+    window.finish()  # as the application quits: written before it returns
+    assert custody(evidence, evidence.walk)[-1] == ("view_closed", "analyst")
 
 
 def test_still_through_the_dialog(
