@@ -3,10 +3,11 @@
 A clip is a feed's UTC range; its pictures lie in the recorder's MPEG-TS segments
 (media/segment.py), which keep the source's own timestamps (`mpegts_copyts`). `index_clip`
 demuxes each segment once, without decoding, and gives every video frame that falls in the
-clip a number and a UTC time: the segment's UTC start (from the evidence ledger) plus how
-far its presentation time lies after the segment's earliest one, which is how the recorder
-counts a segment's start (`SegmentInfo.first_pts_s`). It also names the gaps: stretches of
-the clip with no picture (a segment missing, a connection lost).
+clip a number and a UTC time: the segment's UTC start (from the evidence ledger, when its
+first packet arrived) plus how far the frame's pts lies past that first packet's. That rule
+is media/clip_index.py's, used here as is, so a frame has one UTC time in the Review
+window, on its still and in an exported bundle. It also names the gaps: stretches of the
+clip with no picture (a segment missing, a connection lost).
 
 `ClipDecoder` then gives any frame exactly: it decodes from the key frame before it. It does
 not use FFmpeg's timestamp seek, which in MPEG-TS is a binary search that can land after the
@@ -34,6 +35,7 @@ import numpy as np
 import numpy.typing as npt
 from av.video.reformatter import VideoReformatter
 
+from media.clip_index import index_segment, packet_pts
 from media.picture_out import fit_size, scaler_for
 
 CACHE_BYTES = 256 * 1024 * 1024
@@ -146,12 +148,12 @@ def index_clip(
     *,
     progress: Callable[[int, int], None] | None = None,
 ) -> ClipIndex:
-    """Demux each segment (no decoding) and number the frames shown during `start..end`.
+    """Demux each segment (no decoding) and number the frames of `start..end`.
 
-    A frame belongs to the clip when its UTC time is after `start - frame_s` (so the picture
-    on screen at the clip's first moment is its first frame) and not after `end`. Raises
-    ClipReadError for a file that cannot be read or has no video; `progress(done, total)`
-    is called after each segment."""
+    A frame belongs to the clip when `start <= utc <= end`, as in an export's bundle
+    (media/clip_cut.py), so "frame 22 of 40" on a still is frame 22 of the bundle's 40.
+    Raises ClipReadError for a file that cannot be read or has no video;
+    `progress(done, total)` is called after each segment."""
     found: list[tuple[float, int, int, bool]] = []  # utc, segment, pts, key
     scans: list[_Scan] = []
     deltas: list[float] = []
@@ -167,7 +169,7 @@ def index_clip(
             progress(n + 1, len(segments))
     frame_s = statistics.median(deltas) if deltas else DEFAULT_FRAME_S
     found.sort()
-    kept = [f for f in found if start_utc - frame_s < f[0] <= end_utc]
+    kept = [f for f in found if start_utc <= f[0] <= end_utc]
     frames = tuple(
         FrameRef(number, utc, seg, pts, key) for number, (utc, seg, pts, key) in enumerate(kept)
     )
@@ -187,39 +189,33 @@ def index_clip(
 
 
 def _scan(segment: ClipSegment) -> tuple[_Scan, list[tuple[float, int, bool]], tuple[int, int]]:
+    """One segment's video frames as (utc, pts, key), by media/clip_index.py's rule, so a
+    frame has the same UTC time here, on a still and in an exported bundle's manifest."""
+    where = segment.name or str(segment.path)
     try:
         container = av.open(str(segment.path))
     except (OSError, av.error.FFmpegError) as exc:
-        raise ClipReadError(f"cannot read segment {segment.name or segment.path}: {exc}") from exc
+        raise ClipReadError(f"cannot read segment {where}: {exc}") from exc
     with container:
         if not container.streams.video:
-            raise ClipReadError(f"segment {segment.name or segment.path} holds no video")
+            raise ClipReadError(f"segment {where} holds no video")
         video = container.streams.video[0]
         if video.time_base is None:
-            raise ClipReadError(f"segment {segment.name or segment.path}: video has no time base")
-        scan = _Scan(video.time_base)
-        earliest: Fraction | None = None
-        packets: list[tuple[int, bool]] = []
-        ordinal = 0
+            raise ClipReadError(f"segment {where}: its video has no time base")
         try:
-            for packet in container.demux():
-                if not packet.size or packet.pts is None or packet.time_base is None:
-                    continue
-                at = packet.pts * packet.time_base
-                earliest = at if earliest is None else min(earliest, at)
-                if packet.stream.index == video.index:
-                    if packet.is_keyframe:
-                        scan.keys.append(ordinal)
-                    scan.ordinal_of[packet.pts] = ordinal
-                    packets.append((packet.pts, packet.is_keyframe))
-                    ordinal += 1
+            listed = index_segment(container, 0, segment.start_utc)
         except av.error.FFmpegError as exc:
-            raise ClipReadError(f"segment {segment.name or segment.path}: {exc}") from exc
+            raise ClipReadError(f"segment {where}: {exc}") from exc
         size = (video.codec_context.width, video.codec_context.height)
-    base = earliest or Fraction(0)
-    frames = [
-        (segment.start_utc + float(pts * scan.time_base - base), pts, key) for pts, key in packets
-    ]
+    scan = _Scan(video.time_base)
+    frames = []
+    for frame in listed.frames:
+        # Back to the stream's own ticks: decoded frames are matched to their packets by it.
+        pts = round(frame.pts_s / scan.time_base)
+        if frame.key:
+            scan.keys.append(frame.ordinal)
+        scan.ordinal_of[pts] = frame.ordinal
+        frames.append((frame.utc, pts, frame.key))
     return scan, frames, size
 
 
@@ -256,7 +252,8 @@ class _Pass:
             stream.thread_type = "AUTO"
             ordinal = -1
             for packet in container.demux(stream):
-                if packet.size:
+                # Counted as media/clip_index.py counts them, so the ordinals agree.
+                if packet.size and packet_pts(packet) is not None:
                     ordinal += 1
                     if ordinal < self.first:
                         continue  # before the key frame: read, never decoded

@@ -4,7 +4,7 @@ the real Recorder into the evidence ledger, tagged clips, and the feed's track.
 BWV-4521 (a body cam) is recorded for 6 s from T0, with a fix every second walking north
 up Stonegate in York. Three clips:
 
-- `walk`: BWV-4521 from 1.05 s to 4.95 s (frames 10..49 of the card, over all three
+- `walk`: BWV-4521 from 0.95 s to 4.95 s (frames 10..49 of the card, over all three
   2 s segments), tags "weapon, vehicle", incident INC-0042, a two-line note;
 - `crowd`: DRONE-7 (a drone), 30 s an hour later, no recording, tag "crowd", INC-0099;
 - `old`: BWV-4521 two days earlier, no recording, tag "vehicle", no incident.
@@ -76,7 +76,7 @@ def make_review_base(root: Path, card: Path, *, unlisted: tuple[int, ...] = ()) 
         book = ClipBook(db, CustodyLog(db), clock=lambda: T0 + 7 * 86400)
         walk = book.tag(
             FEED,
-            zero + 1.05,
+            zero + 0.95,
             zero + 4.95,
             tags="weapon, vehicle",
             note="Knife seen at the door\nSuspect walks north",

@@ -67,8 +67,8 @@ def test_search_by_each_field(evidence: ReviewBase) -> None:
 def test_opening_a_clip_reads_its_frames_and_track_and_records_the_viewing(
     evidence: ReviewBase,
 ) -> None:
-    """In: open the 1.05-4.95 s clip as "analyst", then close it. Out: its 40 frames (the
-    card's 10-49) from the three ledger segments; its track from the fix at 1 s (the last
+    """In: open the 0.95-4.95 s clip as "analyst", then close it. Out: its 40 frames (the
+    card's 10-49) from the three ledger segments; its track from the fix at 0 s (the last
     before it starts) to the one at 4 s; view_opened naming the segments and frames, then
     view_closed with the seconds, both by the analyst, the chain whole."""
     now = [T0 + 86400.0]
@@ -84,8 +84,8 @@ def test_opening_a_clip_reads_its_frames_and_track_and_records_the_viewing(
     assert read_frame_number(decoder.rgb(0)) == 10
     assert read_frame_number(decoder.rgb(39)) == 49
     decoder.close()
-    assert [fix.at - T0 for fix in opened.track] == [1, 2, 3, 4]
-    assert opened.track[0].lat == pytest.approx(START_LAT + STEP_LAT)
+    assert [fix.at - T0 for fix in opened.track] == [0, 1, 2, 3, 4]
+    assert opened.track[1].lat == pytest.approx(START_LAT + STEP_LAT)
 
     now[0] += 42.0
     store.close_clip(opened)
@@ -148,3 +148,18 @@ def test_still_is_the_decoded_frame_with_its_hash_and_custody(
     assert details["sha256"] == still.sha256
     assert details["frame"] == 21
     assert details["segment_sha256"] == segment.sha256
+
+
+def test_the_review_and_the_export_count_the_same_frames(
+    evidence: ReviewBase, secret_service, tmp_path: Path
+) -> None:
+    """In: the clip opened for review and exported through the store. Out: the bundle's
+    frames are the Review's: as many, the first and last at the same UTC times, to the
+    microsecond, so "frame 22 of 40" on a still names the bundle's frame 22."""
+    store = ReviewStore(evidence.base, actor="analyst")
+    index = store.open_clip(evidence.walk).index
+    result = store.export_clip(evidence.walk, tmp_path / "bundle")
+    assert result.folder == tmp_path / "bundle"
+    assert result.frames == len(index)
+    assert result.first_frame_utc == pytest.approx(index.frames[0].utc, abs=1e-6)
+    assert result.last_frame_utc == pytest.approx(index.frames[-1].utc, abs=1e-6)

@@ -34,11 +34,12 @@ def recording(tmp_path_factory: pytest.TempPathFactory) -> tuple[list[SegmentInf
 
 
 def test_every_frame_gets_its_utc_time_and_number(recording) -> None:
-    """In: the three segments, the clip 1.05 s..4.95 s. Out: 40 frames, the card's 10..49
-    (the frame on screen at the clip's start is its first), each at frame 0's time plus
-    n / 10 s, to the microsecond; one frame is 0.1 s; key frames each second; no gaps."""
+    """In: the three segments, the clip 0.95 s..4.95 s. Out: 40 frames, the card's 10..49
+    (those from the clip's start to its end, as an export counts them), each at frame 0's
+    time plus n / 10 s, to the microsecond; one frame is 0.1 s; key frames each second; no
+    gaps."""
     infos, zero = recording
-    index = index_clip(clip_segments(infos), zero + 1.05, zero + 4.95)
+    index = index_clip(clip_segments(infos), zero + 0.95, zero + 4.95)
     assert len(index) == 40
     assert (index.width, index.height) == SIZE
     assert index.frame_s == pytest.approx(FRAME_S, abs=1e-6)

@@ -121,7 +121,7 @@ def test_each_search_field_narrows_the_list(
 def test_play_pause_step_seek_and_speed(
     qtbot: QtBot, window: ReviewWindow, evidence: ReviewBase
 ) -> None:
-    """In: the 1.05-4.95 s clip chosen; Right, Left, . and , ; the slider moved; 4x and
+    """In: the 0.95-4.95 s clip chosen; Right, Left, . and , ; the slider moved; 4x and
     Space; K; J. Out: the first frame is the card's 10, at its UTC time to the ms; each
     step shows exactly the next or previous frame, 0.1 s on or back; the slider shows the
     frame it was moved to; playing moves forward through frames inside the clip, K stops
@@ -155,7 +155,7 @@ def test_play_pause_step_seek_and_speed(
     qtbot.mouseClick(player.back_button, Qt.MouseButton.LeftButton)
     qtbot.waitUntil(lambda: card_number(window) == 10)
 
-    player.timeline.setValue(2960)  # ms after the clip's start (1.05 s): 4.01 s
+    player.timeline.setValue(3060)  # ms after the clip's start (0.95 s): 4.01 s
     qtbot.waitUntil(lambda: card_number(window) == 40)
     assert utc() == pytest.approx(evidence.frame_utc(40), abs=1e-6)
     assert "frame 31 of 40" in player.time_label.text()
@@ -168,7 +168,7 @@ def test_play_pause_step_seek_and_speed(
     qtbot.waitUntil(lambda: (card_number(window) or 0) >= 16, timeout=5000)
     assert window.opened is not None
     clip = window.opened.clip
-    assert clip.start_utc - FRAME_S < utc() <= clip.end_utc
+    assert clip.start_utc <= utc() <= clip.end_utc
     qtbot.keyClick(table, Qt.Key.Key_K)
     qtbot.waitUntil(lambda: not player.state.playing)
     paused_at = card_number(window)
@@ -194,7 +194,7 @@ def timeline_value(window: ReviewWindow) -> int:
 
 def test_track_follows_the_frame(qtbot: QtBot, window: ReviewWindow, evidence: ReviewBase) -> None:
     """In: the clip at the card's frame 30 (3.0 s), then 35 (3.5 s). Out: the map's one
-    marker is at the fix taken at 3 s, with the whole track (1-4 s) as its trail, and the
+    marker is at the fix taken at 3 s, with the whole track (0-4 s) as its trail, and the
     text under the map gives that position and the fix's age at the frame."""
     open_walk(qtbot, window, evidence)
     window.player.seek(20)
@@ -204,16 +204,16 @@ def test_track_follows_the_frame(qtbot: QtBot, window: ReviewWindow, evidence: R
     assert track.fix is not None
     assert track.fix.lat == pytest.approx(lat)
     assert f"{lat:.6f}" in track.label.text()
-    assert "0.0 s before this frame (3 of 4)" in track.label.text()
+    assert "0.0 s before this frame (4 of 5)" in track.label.text()
     model = track.model
     assert model.rowCount() == 1
     roles = {bytes(name.data()).decode(): role for role, name in model.roleNames().items()}
     index = model.index(0, 0)
     assert model.data(index, roles["position"]).latitude() == pytest.approx(lat)
-    assert len(model.data(index, roles["trail"])) == 4
+    assert len(model.data(index, roles["trail"])) == 5
     window.player.seek(25)
     qtbot.waitUntil(lambda: card_number(window) == 35)
-    assert "0.5 s before this frame (3 of 4)" in track.label.text()
+    assert "0.5 s before this frame (4 of 5)" in track.label.text()
 
 
 def test_viewing_is_in_the_custody_log(
@@ -305,7 +305,7 @@ def test_a_lost_segment_shows_as_a_gap(qtbot: QtBot, tmp_path: Path, card: Path)
     # The handle sits where the clip's time is: before the red, then past it.
     assert handle_before < min(reds) + 4
     assert handle_after > max(reds) - 4
-    player.timeline.setValue(2000)  # 3.05 s, inside the gap: the last picture before it
+    player.timeline.setValue(2000)  # 2.95 s, inside the gap: the last picture before it
     qtbot.waitUntil(lambda: card_number(window) == 19)
 
 
