@@ -73,9 +73,9 @@ class ClipSegment:
     sha256: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class FrameRef:
-    """One video frame of the clip."""
+    """One video frame of the clip (slots: a six-hour clip has some 650 000)."""
 
     number: int
     """0-based place in the clip (people are shown number + 1)."""
@@ -87,7 +87,7 @@ class FrameRef:
     key: bool
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Gap:
     """A stretch of the clip with no picture."""
 
