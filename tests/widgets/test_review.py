@@ -27,7 +27,7 @@ from media.feed import FeedKind
 from media.testcard import read_frame_number
 from tests.review_base import FEED, START_LAT, STEP_LAT, ReviewBase, make_review_base
 from tests.review_media import FPS, T0, encode_card
-from widgets.review_player import GAP_COLOUR
+from widgets.review_timeline import GAP_COLOUR
 from widgets.review_window import ReviewWindow
 
 FRAME_S = 1 / FPS
