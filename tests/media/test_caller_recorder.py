@@ -96,9 +96,11 @@ def test_a_busy_encoder_sheds_new_frames_and_counts_them(tmp_path: Path) -> None
     encoder). Out: put never waits; frames are refused and counted, every frame is either
     encoded or shed, and what was encoded decodes in full."""
     encoder, _, closed = recording(tmp_path, max_queue_frames=3)
+    # Made first: made between puts, the frames came slower than the encoder took them.
+    frames = [picture(n, (640, 360)) for n in range(60)]
     started = time.perf_counter()
-    for n in range(60):
-        encoder.put(picture(n, (640, 360)), time.time())
+    for frame in frames:
+        encoder.put(frame, time.time())
     put_s = time.perf_counter() - started
     assert encoder.stop()
     stats = encoder.stats()
