@@ -151,6 +151,7 @@ def make_qt_app(offscreen: bool) -> Any:
 
 def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instance, Any]:
     """Base dir, logging, config, Qt, feeds and window: what `run` and `snapshot` share."""
+    from app.review import open_review
     from app.window import WallWindow
 
     base = BaseDir.resolve(options.base_dir).ensure()
@@ -158,6 +159,7 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
     config = config_module.read(options.config)
     app = make_qt_app(offscreen)
     instance = Instance(config, demo=options.demo, base=base)
+    map_view = instance.map.view()
     window = WallWindow(
         instance.feeds.feeds,
         layout=instance.layout,
@@ -165,9 +167,10 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
         title_note=" (demo)" if instance.demo else "",
         service=instance.feeds,
         gateway=instance.gateway,
-        map_view=instance.map.view(),
+        map_view=map_view,
         database=base.database,
         tag_seconds=(config.evidence if config else EvidenceSettings()).tag_seconds,
+        open_review=lambda parent: open_review(base, parent, map_view, config=config),
     )
     return base, app, instance, window
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from PySide6.QtWidgets import QWidget
 
+from app.config import Config
 from app.map_service import MapView
 from app.paths import BaseDir
 from app.review_store import OpenedClip, ReviewStore
@@ -83,10 +84,11 @@ def open_review(
     map_view: MapView | None = None,
     *,
     actor: str | None = None,
+    config: Config | None = None,
     export_folder: Path | None = None,
 ) -> ReviewWindow:
     """Make the Review window over `base`'s evidence and show it."""
-    store = ReviewStore(base, actor=actor)
+    store = ReviewStore(base, actor=actor, config=config)
     services = review_services(store, export_folder=export_folder)
     window = ReviewWindow(services, map_setup(map_view), parent)
     window.show()

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 import sqlite_utils
 
 from app.clips import Clip, ClipBook
+from app.config import Config
 from app.custody import CustodyAction, CustodyLog, os_user
 from app.database import open_database
 from app.hashchain import parse_utc, utc_text
@@ -55,10 +56,17 @@ TRACK_LOOKBACK_S) to its end."""
 
 class ReviewStore:
     def __init__(
-        self, base: BaseDir, *, actor: str | None = None, clock: Callable[[], float] = time.time
+        self,
+        base: BaseDir,
+        *,
+        actor: str | None = None,
+        config: Config | None = None,
+        clock: Callable[[], float] = time.time,
     ) -> None:
         self.base = base
         self.actor = actor or os_user()
+        self.config = config
+        """Names each feed's source URL in exports (without its secrets)."""
         self._clock = clock
 
     @contextmanager
@@ -214,7 +222,9 @@ class ReviewStore:
         # Imported when used: the window opens without loading the export and signing code.
         from app.evidence_export import export_clip
 
-        return export_clip(self.base, clip_id, out, progress=progress, actor=self.actor)
+        return export_clip(
+            self.base, clip_id, out, progress=progress, actor=self.actor, config=self.config
+        )
 
     def _append(self, action: CustodyAction, subject: str, details: dict[str, Any]) -> None:
         with self._database() as db:

@@ -264,6 +264,13 @@ class WallWindow(QMainWindow):
         self._save_state()
         if self.viewing is not None:
             self.viewing.close()
+        if self.review is not None:
+            # The Review window's open clip: its viewing ends now, not on a worker that
+            # may never run again once the application quits.
+            finish = getattr(self.review, "finish", None)
+            if finish is not None:
+                finish()
+            self.review.close()
         self.audio.play(None)
         super().closeEvent(event)
 

@@ -164,3 +164,33 @@ def test_a_stopped_recording_is_named_in_the_status_line(qtbot: QtBot, tmp_path:
     feed.recording_stopped = None
     window._update_status()
     assert not window._alert.isVisible()
+
+
+def test_evidence_review_opens_one_review_window_and_closes_with_the_wall(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """In: Evidence ▸ Review clips… (Ctrl+R) triggered twice, then the wall closed. Out:
+    one Review window of its own (a separate top-level window), shown and brought forward
+    the second time, and closed with the wall."""
+    from app.paths import BaseDir
+    from app.review import open_review
+
+    base = BaseDir(tmp_path / "base").ensure()
+    window = WallWindow(
+        feeds(),
+        state_file=tmp_path / "wall.json",
+        database=base.database,
+        open_review=lambda parent: open_review(base, parent),
+    )
+    qtbot.addWidget(window)
+    window.show()
+    assert window.review_action.shortcut() == QKeySequence("Ctrl+R")
+    window.review_action.trigger()
+    review = window.review
+    assert review is not None
+    qtbot.waitExposed(review)
+    assert review.isWindow()
+    window.review_action.trigger()
+    assert window.review is review
+    window.close()
+    assert not review.isVisible()
