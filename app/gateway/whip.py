@@ -134,4 +134,3 @@ def _video_codec(sdp: str) -> str | None:
         if media.kind == "video" and media.rtp.codecs:
             return media.rtp.codecs[0].mimeType.split("/")[1].lower()
     return None
-
