@@ -14,10 +14,10 @@ from PySide6.QtWidgets import QWidget
 
 from app.config import Config
 from app.map_service import MapView
+from app.map_setup import map_setup
 from app.paths import BaseDir
 from app.review_store import OpenedClip, ReviewStore
 from media.still import Still
-from widgets.map_panel import MapSetup
 from widgets.review_model import ClipQuery, ClipRecord, OpenedClipRecord, ReviewServices
 from widgets.review_window import ReviewWindow
 
@@ -62,20 +62,6 @@ def _own(opened: OpenedClipRecord) -> OpenedClip:
     if not isinstance(opened, OpenedClip):
         raise TypeError(f"not a clip this store opened: {opened!r}")
     return opened
-
-
-def map_setup(view: MapView | None) -> MapSetup:
-    """The wall's map settings for the track panel (a coordinate grid without a view)."""
-    if view is None:
-        return MapSetup()
-    return MapSetup(
-        tile_url=view.tile_url,
-        note=view.note,
-        attribution=view.attribution,
-        cache_dir=view.cache_dir,
-        centre=view.centre or MapSetup.centre,
-        zoom=view.zoom,
-    )
 
 
 def open_review(

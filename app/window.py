@@ -18,6 +18,7 @@ from app.caller_controls import CallerControls
 from app.feeds import FeedService
 from app.gateway.service import GatewayService
 from app.map_service import MapView
+from app.map_setup import map_setup
 from app.tagging import DEFAULT_TAG_SECONDS, TagDesk
 from app.viewing import ViewingLog
 from app.wall_state import WallState, ordered
@@ -25,7 +26,7 @@ from media.feed import Feed, FeedState
 from widgets import theme
 from widgets.audio_out import AudioOut
 from widgets.layout import CHOICES
-from widgets.map_panel import MapPanel, MapSetup
+from widgets.map_panel import MapPanel
 from widgets.wall import Wall
 
 
@@ -63,7 +64,9 @@ class WallWindow(QMainWindow):
             if gateway is not None and service is not None
             else None
         )
-        self.map = MapPanel(lambda: [tile.feed for tile in self.wall.tiles], _map_setup(map_view))
+        self.map = MapPanel(
+            lambda: [tile.feed for tile in self.wall.tiles], map_setup(map_view, fit_first=True)
+        )
         self.map_dock = QDockWidget("Map", self)
         self.map_dock.setObjectName("map-dock")
         self.map_dock.setWidget(self.map)
@@ -273,17 +276,3 @@ class WallWindow(QMainWindow):
             self.review.close()
         self.audio.play(None)
         super().closeEvent(event)
-
-
-def _map_setup(view: MapView | None) -> MapSetup:
-    if view is None:
-        return MapSetup()
-    return MapSetup(
-        tile_url=view.tile_url,
-        note=view.note,
-        attribution=view.attribution,
-        cache_dir=view.cache_dir,
-        centre=view.centre or MapSetup.centre,
-        zoom=view.zoom,
-        fit_first=view.centre is None,
-    )
