@@ -161,6 +161,7 @@ class ClipPlayer:
         if command.kind == "show":
             self._show(min(max(0, int(command.value)), last))
             self._reanchor()
+            self._stop_at_end()  # sent to the last frame while playing: nothing follows
         elif command.kind == "step":
             was_playing, self._playing = self._playing, False
             self._show(min(max(0, self._position + int(command.value)), last))
@@ -215,7 +216,11 @@ class ClipPlayer:
             ):
                 target += 1
             self._show(target)
-        if self._position >= len(frames) - 1:
+        self._stop_at_end()
+
+    def _stop_at_end(self) -> None:
+        """Playing ends at the last frame; left on, `_due` would say "now" for ever."""
+        if self._playing and self._position >= len(self.index) - 1:
             self._playing = False
             self._report()
 

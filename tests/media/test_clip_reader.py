@@ -208,3 +208,27 @@ def test_player_pauses_and_plays_again_from_the_start_after_the_end(recording) -
         shown.wait(lambda s: s.last.ref.number == 0)
     finally:
         assert player.close()
+
+
+def test_going_to_the_last_frame_while_playing_stops_at_it(recording) -> None:
+    """In: a playing player sent to its last frame (End, or the timeline dragged to the
+    end). Out: it shows the last frame and stops playing, and the player still answers (it
+    used to stay "playing" there, its thread spinning on a next frame always due now)."""
+    infos, zero = recording
+    index = index_clip(clip_segments(infos), zero, zero + 6.0)
+    shown = Shown()
+    player = ClipPlayer(index, shown.frame, shown.state, box=(160, 120))
+    try:
+        shown.wait(lambda s: s.frames)
+        player.set_speed(0.25)
+        player.play()
+        shown.wait(lambda s: s.states and s.states[-1].playing)
+        player.show(len(index) - 1)
+        shown.wait(lambda s: s.last.ref.number == len(index) - 1)
+        shown.wait(lambda s: s.states and not s.states[-1].playing)
+        assert shown.states[-1].error is None, shown.states[-1].error
+        player.show(3)
+        shown.wait(lambda s: s.last.ref.number == 3)
+        assert player.running
+    finally:
+        assert player.close()
