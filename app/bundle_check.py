@@ -2,7 +2,8 @@
 
 `check_bundle(folder)` re-does every check README.txt describes, with nothing but the
 folder's own files: each SHA256SUMS line (and no file slipped in beside them), each file the
-manifest lists (SHA-256 and size), the manifest's Ed25519 signature against the bundle's
+manifest lists (SHA-256 and size; and nothing it does not list, since SHA256SUMS is
+unsigned), the manifest's Ed25519 signature against the bundle's
 public key and that key's fingerprint against the one the manifest states, every ledger
 entry's hash recomputed by the ledger's recipe (app/ledger.py) and every chain link between
 consecutive entries, and every custody entry's hash and link (app/custody.py). Each failed
@@ -198,6 +199,13 @@ class _Check:
                     self.fail(str(name), "SHA-256 differs from the manifest")
                 if actual_size != size:
                     self.fail(str(name), f"{actual_size} bytes, the manifest says {size}")
+        # SHA256SUMS is not signed: a file added with a line of its own there passes
+        # `_sums`, so the signed list is what says which files the export wrote.
+        own = {bundle.MANIFEST, bundle.SIGNATURE, bundle.SUMS}
+        for path in sorted(p for p in self.folder.rglob("*") if p.is_file()):
+            name = path.relative_to(self.folder).as_posix()
+            if name not in own and name not in named:
+                self.fail(name, f"not in {bundle.MANIFEST}'s files (added after the export?)")
         media_list = manifest.get("media")
         for media in media_list if isinstance(media_list, list) else []:
             if _get(media, "file") not in named:

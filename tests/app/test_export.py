@@ -478,6 +478,19 @@ def test_entries_changed_inside_a_resigned_manifest_are_named(exported: ExportRe
     ]
 
 
+def test_a_file_added_with_its_own_sums_line_is_named(exported: ExportResult) -> None:
+    """In: a second media file slipped into the bundle, with a line for it added to
+    SHA256SUMS (which is not signed). Out: verify names it as not among the signed
+    manifest's files, and that alone."""
+    added = exported.folder / "media" / "enhanced.ts"
+    added.write_bytes(exported.media.read_bytes()[:1000])
+    with open(exported.folder / bundle.SUMS, "a") as sums:
+        sums.write(f"{hashlib.sha256(added.read_bytes()).hexdigest()}  media/enhanced.ts\n")
+    assert [str(f) for f in verify_bundle(exported.folder)] == [
+        "media/enhanced.ts: not in manifest.json's files (added after the export?)"
+    ]
+
+
 def _recomputed(entry: dict) -> str:
     from app.hashchain import hash_entry
 
