@@ -24,11 +24,18 @@ from app.clips import Clip, ClipBook
 from app.config import Config
 from app.custody import CustodyAction, CustodyLog, os_user
 from app.database import open_database
-from app.hashchain import parse_utc, utc_text
+from app.hashchain import hash_file, parse_utc, utc_text
 from app.ledger import SegmentLedger
 from app.paths import BaseDir
 from app.tracks import TrackBook
-from media.clip_reader import ClipDecoder, ClipIndex, ClipSegment, format_utc, index_clip
+from media.clip_reader import (
+    ClipDecoder,
+    ClipIndex,
+    ClipReadError,
+    ClipSegment,
+    format_utc,
+    index_clip,
+)
 from media.feed import FeedKind, Location
 from media.still import Still, write_still
 
@@ -47,10 +54,7 @@ class OpenedClip:
     clip: Clip
     index: ClipIndex
     track: tuple[Location, ...]
-    """Positions from the last fix before the clip (within if TYPE_CHECKING:
-    from app.evidence_export import ExportResult
-
-TRACK_LOOKBACK_S) to its end."""
+    """Positions from the last fix before the clip (within TRACK_LOOKBACK_S) to its end."""
     opened_at: float
 
 
@@ -166,15 +170,22 @@ class ReviewStore:
 
     def export_still(self, opened: OpenedClip, number: int, out: Path) -> Still:
         """Frame `number` of the clip at its full decoded size as a PNG with what it is in
-        its margin, its hash beside it, and a `still_export` custody entry."""
+        its margin, its hash beside it, and a `still_export` custody entry. ClipReadError,
+        and nothing written, when its segment no longer hashes as the ledger says."""
         index, clip = opened.index, opened.clip
+        ref = index.frames[number]
+        segment = index.segments[ref.segment]
+        # The still states the ledger's hash for its segment: it must be of those bytes.
+        if segment.sha256 is not None and hash_file(segment.path)[0] != segment.sha256:
+            raise ClipReadError(
+                f"segment {segment.name} no longer hashes as its ledger entry says "
+                "(run `vigil audit verify`); no still written"
+            )
         decoder = ClipDecoder(index, cache_bytes=0)
         try:
             rgb = decoder.rgb(number)
         finally:
             decoder.close()
-        ref = index.frames[number]
-        segment = index.segments[ref.segment]
         scan_base = index.scans[ref.segment].time_base
         now = self._clock()
         kind = f" ({clip.feed_kind.value})" if clip.feed_kind else ""

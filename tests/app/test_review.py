@@ -15,7 +15,7 @@ from app.clips import ClipError, UnknownClipError
 from app.custody import CustodyAction, CustodyLog
 from app.database import open_database
 from app.review_store import ReviewStore
-from media.clip_reader import ClipDecoder
+from media.clip_reader import ClipDecoder, ClipReadError
 from media.feed import FeedKind
 from media.testcard import read_frame_number
 from tests.review_base import FEED, START_LAT, STEP_LAT, ReviewBase, make_review_base
@@ -148,6 +148,22 @@ def test_still_is_the_decoded_frame_with_its_hash_and_custody(
     assert details["sha256"] == still.sha256
     assert details["frame"] == 21
     assert details["segment_sha256"] == segment.sha256
+
+
+def test_a_still_of_a_changed_segment_is_refused(evidence: ReviewBase, tmp_path: Path) -> None:
+    """In: a clip opened, then its frame's segment file changed behind Vigil's back (bytes
+    added at its end: it still decodes). Out: the still is refused, naming the segment;
+    no PNG is written and no still_export entry claims the ledger's hash for it."""
+    store = ReviewStore(evidence.base, actor="analyst")
+    opened = store.open_clip(evidence.walk)
+    segment = opened.index.segments[opened.index.frames[20].segment]
+    with open(segment.path, "ab") as file:
+        file.write(b"\x47" + bytes(187))
+    with pytest.raises(ClipReadError, match=f"segment {segment.name} no longer hashes"):
+        store.export_still(opened, 20, tmp_path / "out" / "still.png")
+    assert not (tmp_path / "out" / "still.png").exists()
+    actions = [action for action, _, _ in custody(evidence, evidence.walk)]
+    assert CustodyAction.STILL_EXPORT not in actions
 
 
 def test_the_review_and_the_export_count_the_same_frames(
