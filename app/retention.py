@@ -192,6 +192,16 @@ class _Batch:
     def flush(self) -> None:
         segments, self._segments = self._segments, []
         quarantined, self._quarantined = self._quarantined, []
+        # A clip locked while this batch was chosen (hashing it can take minutes) wins: its
+        # files stay, and out of the entry too, or a later deletion by hand would pass as
+        # retention's.
+        locks = _locks(self._clips)
+        segments = [
+            s
+            for s in segments
+            if not self._kept(locks, s[0].feed_name, s[0].start_utc, s[0].end_utc)
+        ]
+        quarantined = [q for q in quarantined if not self._kept(locks, q.feed, q.start, q.end)]
         if not segments and not quarantined:
             return
         report, root = self._report, self._ledger.root
@@ -222,7 +232,7 @@ class _Batch:
                 ],
             },
         )
-        # A clip locked while this batch was chosen wins: its files stay (the entry then
+        # One locked in the moment since: its files stay all the same (the entry then
         # names a file still there, which verifies like any other).
         locks = _locks(self._clips)
         removed = removed_bytes = 0
@@ -252,6 +262,12 @@ class _Batch:
                 removed_bytes / 1e6,
                 report.cutoff_utc,
             )
+
+    def _kept(self, locks: Locks, feed: str, start: str, end: str) -> bool:
+        if _locked(locks, feed, start, end):
+            self._report.kept_locked += 1
+            return True
+        return False
 
     def _unlink(self, file: Path) -> bool:
         try:

@@ -123,6 +123,34 @@ def test_a_locked_clip_keeps_its_segments_and_an_unlocked_one_does_not(
     assert not out.exists()
 
 
+def test_a_clip_locked_while_the_batch_is_chosen_keeps_its_files_out_of_the_entry(
+    store: Store, db: sqlite_utils.Database
+) -> None:
+    """In: three old segments of BWV-1; a clip over the second is locked after retention
+    has read the locks but before its batch is written. Out: that file stays and the
+    retire entry does not name it, so deleting it by hand later is FILE_MISSING in the
+    audit, not passed off as retention's."""
+    paths = [store.segment("BWV-1", OLD + n * SEGMENT_S) for n in range(3)]
+    clip = store.clips.tag("BWV-1", OLD + 5, OLD + 6)
+    asked = []
+
+    def stopping() -> bool:
+        if not asked:
+            store.clips.lock(clip.id, "case 7")
+        asked.append(True)
+        return False
+
+    report = apply_retention(db, store.root, 31, now=NOW, stopping=stopping)
+    assert [p.exists() for p in paths] == [False, True, False]
+    assert (report.removed, report.kept_locked) == (2, 1)
+    (second,) = store.ledger.segments_between("BWV-1", OLD + 5, OLD + 6)
+    assert second.id not in store.ledger.retired()
+    paths[1].unlink()
+    assert [(p.kind, p.entry_id) for p in store.ledger.verify()] == [
+        (ProblemKind.FILE_MISSING, second.id)
+    ]
+
+
 def test_files_deleted_or_changed_by_hand_are_never_retired(
     store: Store, db: sqlite_utils.Database, caplog: pytest.LogCaptureFixture
 ) -> None:
