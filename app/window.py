@@ -17,6 +17,7 @@ from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QWidget
 from app.caller_controls import CallerControls
 from app.feeds import FeedService
 from app.gateway.service import GatewayService
+from app.links import CallerLink, LinkState
 from app.map_service import MapView
 from app.map_setup import map_setup
 from app.tagging import DEFAULT_TAG_SECONDS, TagDesk
@@ -24,6 +25,8 @@ from app.viewing import ViewingLog
 from app.wall_state import WallState, ordered
 from media.feed import Feed, FeedState
 from widgets import theme
+from widgets.alert_list import AlertList
+from widgets.alerts import AlertKind, AlertWatcher
 from widgets.audio_out import AudioOut
 from widgets.layout import CHOICES
 from widgets.map_panel import MapPanel
@@ -72,8 +75,24 @@ class WallWindow(QMainWindow):
         self.map_dock.setWidget(self.map)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.map_dock)
         self.resizeDocks([self.map_dock], [520], Qt.Orientation.Horizontal)
+        # Trouble (a feed stalled, reconnecting or failed, a caller gone, a recording
+        # stopped) in a list beside the wall, each entry a click away from its tile.
+        self.alert_watcher = AlertWatcher()
+        self.alerts = AlertList(self.alert_watcher)
+        self.alerts_dock = QDockWidget("Alerts", self)
+        self.alerts_dock.setObjectName("alerts-dock")  # saveState/restoreState need it
+        self.alerts_dock.setWidget(self.alerts)
+        self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.alerts_dock)
+        self.alerts.feed_activated.connect(self._alert_chosen)
+        self.alerts.unacknowledged_changed.connect(
+            lambda n: self.alerts_dock.setWindowTitle(f"Alerts ({n})" if n else "Alerts")
+        )
+        if gateway is not None:
+            gateway.desk.link_ended.append(self._on_link_ended)
         if saved.panels:
             self.restoreState(QByteArray.fromBase64(saved.panels.encode("ascii")))
+        self.alerts_dock.visibilityChanged.connect(self._save_state)
+        self.alerts_dock.topLevelChanged.connect(self._save_state)
         self.map_dock.visibilityChanged.connect(self._save_state)
         self.map_dock.topLevelChanged.connect(self._save_state)
         self.map.feed_clicked.connect(self.spotlight_feed)
@@ -143,6 +162,11 @@ class WallWindow(QMainWindow):
         self.map_action.setShortcut(QKeySequence("Ctrl+M"))
         view.addAction(self.map_action)
         self.addAction(self.map_action)
+        self.alerts_action = self.alerts_dock.toggleViewAction()
+        self.alerts_action.setText("&Alerts")
+        self.alerts_action.setShortcut(QKeySequence("Ctrl+Shift+A"))
+        view.addAction(self.alerts_action)
+        self.addAction(self.alerts_action)
         view.addSeparator()
         self._add(view, "&Quit", QKeySequence.StandardKey.Quit, self.close)
 
@@ -212,6 +236,17 @@ class WallWindow(QMainWindow):
             self.wall.select(tile)
             self.wall.set_spotlight(tile)
 
+    def _alert_chosen(self, name: str) -> None:
+        self.spotlight_feed(name)
+        self.wall.setFocus()  # the wall's keys work straight after choosing with Enter
+
+    def _on_link_ended(self, link: CallerLink) -> None:
+        # A decline never shows in a feed's state as anything but ENDED: say it plainly.
+        if link.state is LinkState.DECLINED:
+            self.alert_watcher.raise_alert(
+                AlertKind.CALLER_DECLINED, link.feed_name, "did not agree to share video"
+            )
+
     def toggle_full_screen(self) -> None:
         if self.isFullScreen():
             self.showNormal()
@@ -225,6 +260,8 @@ class WallWindow(QMainWindow):
 
     def _update_status(self) -> None:
         now = time.monotonic()
+        # Every feed on the wall, not just those shown: one missing is resolved as gone.
+        self.alert_watcher.check([tile.feed for tile in self.wall.tiles], now)
         states = Counter(tile.feed.state(now) for tile in self.wall.tiles)
         parts = [f"{len(self.wall.tiles)} feeds"]
         for state in (

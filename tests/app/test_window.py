@@ -194,3 +194,30 @@ def test_evidence_review_opens_one_review_window_and_closes_with_the_wall(
     assert window.review is review
     window.close()
     assert not review.isVisible()
+
+
+def test_a_stalled_feed_raises_an_alert_that_leads_to_its_tile(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """In: F3 live, then nothing from it for 3 s; the status poll runs; the operator
+    chooses the alert. Out: one STALLED alert for F3 in the Alerts dock (its title counts
+    it); choosing it selects and spotlights F3's tile."""
+    import time as clock
+
+    from media.feed import Connection, FeedState
+    from widgets.alerts import AlertKind
+
+    window = open_window(qtbot, tmp_path / "wall.json")
+    feed = window.wall.tiles[2].feed
+    feed.set_connection(Connection(FeedState.LIVE))
+    feed.stats.on_frame(640, 360, 0.001, clock.monotonic())
+    window._update_status()
+    assert not window.alert_watcher.alerts
+    feed.stats.last_frame_at = clock.monotonic() - 3
+    window._update_status()
+    (alert,) = window.alert_watcher.alerts
+    assert (alert.feed, alert.kind) == ("F3", AlertKind.STALLED)
+    assert window.alerts_dock.windowTitle() == "Alerts (1)"
+    window.alerts.feed_activated.emit("F3")
+    assert window.wall.selected is window.wall.tiles[2]
+    assert window.wall.spotlight_tile is window.wall.tiles[2]
