@@ -10,6 +10,7 @@ database work off the GUI thread and calls `show_saved` or `show_error`.
 from __future__ import annotations
 
 import datetime as dt
+import html
 from dataclasses import dataclass
 
 from PySide6.QtCore import Qt, Signal
@@ -73,7 +74,7 @@ class TagDialog(QDialog):
         length = moment.end_utc - moment.start_utc
         day = dt.datetime.fromtimestamp(moment.start_utc, dt.UTC).strftime("%Y-%m-%d")
         self.summary = QLabel(
-            f"<b>{moment.clip_id}</b><br>{moment.feed_name} · "
+            f"<b>{moment.clip_id}</b><br>{html.escape(moment.feed_name)} · "
             f"{_clock(moment.start_utc)}–{_clock(moment.end_utc)} UTC {day} ({length:.0f} s)"
         )
         self.summary.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)

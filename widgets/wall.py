@@ -75,13 +75,13 @@ class Wall(QWidget):
     end_requested = Signal(object)
     """The operator asked to end this feed (a caller's stream); the app confirms and ends it."""
     remove_requested = Signal(object)
+    """The operator asked to take this ended feed's tile away; the app calls `remove_feed`."""
     feed_shown = Signal(object)
     """A feed's tile was added to the wall after it was made (the window logs the viewing)."""
     feed_taken_off = Signal(object)
     """A feed's tile was taken off the wall."""
     escape_pressed = Signal()
     """Esc with nothing of the wall's own to undo (no spotlight): the window's to use."""
-    """The operator asked to take this ended feed's tile away; the app calls `remove_feed`."""
 
     def __init__(
         self, feeds: Sequence[Feed], layout: str = "auto", parent: QWidget | None = None
