@@ -83,6 +83,8 @@ class WallWindow(QMainWindow):
         self.alerts_dock.setObjectName("alerts-dock")  # saveState/restoreState need it
         self.alerts_dock.setWidget(self.alerts)
         self.addDockWidget(Qt.DockWidgetArea.RightDockWidgetArea, self.alerts_dock)
+        # The map is looked at, the alerts read: most of the height to the map.
+        self.resizeDocks([self.map_dock, self.alerts_dock], [3, 1], Qt.Orientation.Vertical)
         self.alerts.feed_activated.connect(self._alert_chosen)
         self.alerts.unacknowledged_changed.connect(
             lambda n: self.alerts_dock.setWindowTitle(f"Alerts ({n})" if n else "Alerts")
