@@ -6,6 +6,9 @@ every segment file and looking for segment files no entry names (app/ledger.py).
 failed check (for the custody log, its first broken entry) and exits 1. The heads of the
 chains follow, to be written down elsewhere: a chain cut short at its end is still whole,
 and only a head kept elsewhere shows it. The verification is itself a custody entry.
+
+It needs the REVIEW permission (app/roles.py), since the log names who did what to which
+evidence; without it the command exits 4 (app/access.py).
 """
 
 from __future__ import annotations
@@ -15,10 +18,12 @@ import sqlite3
 import sys
 
 from app import config as config_module
+from app.access import check_command
 from app.custody import CustodyAction, CustodyLog
 from app.database import open_database
 from app.ledger import SegmentLedger
 from app.paths import BaseDir
+from app.roles import Permission
 
 EXIT_INVALID = 1
 _MAX_RECORDED = 20
@@ -33,6 +38,7 @@ def audit_command(args: argparse.Namespace) -> int:
         # Not an empty VALID: a mistyped --base-dir must not look like a clean audit.
         print(f"vigil: no database at {base.database}; nothing to verify", file=sys.stderr)
         return EXIT_INVALID
+    check_command(base, Permission.REVIEW, "vigil audit verify")
     db = open_database(base.database)
     try:
         custody = CustodyLog(db)

@@ -4,7 +4,10 @@
 display; `vigil status` asks the running instance for its feeds; `vigil link` makes, lists
 and revokes caller links; `vigil gateway` runs the caller gateway alone; `vigil audit verify`
 checks the custody log and the evidence ledger; `vigil evidence` tags, lists, locks,
-exports and verifies clips.
+exports and verifies clips; `vigil users` adds, lists and disables accounts.
+
+A command the person's role does not allow (app/roles.py) exits 4, naming the permission
+it needs, and leaves a REFUSED entry in the custody log (app/access.py).
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
+from app.access import EXIT_NOT_PERMITTED, NotPermittedError
 from app.config import ConfigError
 from app.control import NoInstanceError, request
 from app.paths import BaseDir, BaseDirError
+from app.users_command import add_users_parser, users_command
 
 EXIT_CONFIG = 2
 EXIT_NO_INSTANCE = 3
 EXIT_FAILED = 1
-_SUBCOMMANDS = {"run", "snapshot", "status", "link", "gateway", "audit", "evidence"}
+_SUBCOMMANDS = {"run", "snapshot", "status", "link", "gateway", "audit", "evidence", "users"}
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -47,7 +52,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     common.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
 
-    parser = argparse.ArgumentParser(prog="vigil", description="Control-room video wall.")
+    parser = argparse.ArgumentParser(
+        prog="vigil",
+        description="Control-room video wall.",
+        epilog="Exit status 4: the signed-in person's role does not allow the command "
+        "(the message names the permission; the custody log records the refusal).",
+    )
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     run = commands.add_parser("run", parents=[common], help="open the wall (the default)")
@@ -103,6 +113,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="check every hash chain and segment file; exit 1 naming each failed check",
     )
     _add_evidence(commands, common)
+    add_users_parser(commands, common)
     return parser
 
 
@@ -168,6 +179,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BaseDirError as exc:
         print(f"vigil: {exc}", file=sys.stderr)
         return EXIT_CONFIG
+    except NotPermittedError as exc:
+        print(f"vigil: refused: {exc}", file=sys.stderr)
+        return EXIT_NOT_PERMITTED
 
 
 def _dispatch(args: argparse.Namespace) -> int:
@@ -193,6 +207,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         from app.evidence_command import evidence_command
 
         return evidence_command(args)
+    if args.command == "users":
+        return users_command(args)
     if args.command == "gateway":
         from app.gateway.standalone import serve
 

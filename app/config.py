@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
+from app.access import AccessSettings, parse_access
 from app.map_tiles import check_setting as check_tiles_setting
 from app.paths import default_config_file
 from app.recording_policy import (
@@ -33,7 +34,7 @@ SECRET_SERVICE = "vigil"
 
 _MAP_KEYS = {"tiles", "centre", "zoom"}
 _FEED_KEYS = {"name", "kind", "url", "username", "rtsp_transport", "loop"}
-_TOP_KEYS = {"wall", "gateway", "map", "feeds", "recording", "evidence", "sms"}
+_TOP_KEYS = {"wall", "gateway", "map", "feeds", "recording", "evidence", "sms", "access"}
 
 
 def secret_user(feed_name: str) -> str:
@@ -133,6 +134,8 @@ class Config:
     """[recording]: which kinds are recorded, segment length, how long they are kept."""
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     """[evidence]: `tag_seconds`, how far back the wall's T key tags."""
+    access: AccessSettings = field(default_factory=AccessSettings)
+    """[access]: `sign_in` ("os" or "vigil") and `idle_lock_minutes` (app/access.py)."""
 
 
 def read(path: Path | None) -> Config | None:
@@ -275,6 +278,12 @@ def parse(text: str, path: Path | None = None) -> Config:
             if not isinstance(data["evidence"], dict):
                 fail("evidence", "must be a table: [evidence]")
             evidence = parse_evidence(data["evidence"])
+        section = "access"
+        access = AccessSettings()
+        if "access" in data:
+            if not isinstance(data["access"], dict):
+                fail("access", "must be a table: [access]")
+            access = parse_access(data["access"])
     except SettingError as exc:
         fail(exc.key, exc.message, section)
     return Config(
@@ -286,6 +295,7 @@ def parse(text: str, path: Path | None = None) -> Config:
         map=map_settings,
         recording=recording,
         evidence=evidence,
+        access=access,
     )
 
 

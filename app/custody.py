@@ -66,6 +66,17 @@ class CustodyAction(enum.StrEnum):
     RETIRE = "retire"
     """Segment files past their keeping time removed on purpose (app/retention.py): the
     entry names each one's ledger id and SHA-256, so the ledger's verify knows them."""
+    # Accounts and sessions (app/accounts.py, app/access.py, app/session.py): who could act
+    # is as much a part of the custody as what they did.
+    ACCOUNT_ADDED = "account_added"
+    ACCOUNT_DISABLED = "account_disabled"
+    REFUSED = "refused"
+    """A request the person's role does not allow, or a failed sign-in or unlock: the entry
+    names the permission and how the request came (window, command line, control socket)."""
+    SIGNED_IN = "signed_in"
+    SIGNED_OUT = "signed_out"
+    SESSION_LOCKED = "session_locked"
+    SESSION_UNLOCKED = "session_unlocked"
 
 
 class BreakKind(enum.StrEnum):

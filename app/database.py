@@ -147,6 +147,24 @@ _TABLES: dict[str, tuple[dict[str, type], str, list[str]]] = {
         "id",
         ["feed_name", "start_utc", "end_utc", "tags", "created_by", "created_at", "locked"],
     ),
+    # Vigil accounts (app/accounts.py): a user name (the operating-system user's, where
+    # Vigil takes the person from the OS session), a role, a scrypt hash or null.
+    "accounts": (
+        {
+            "user": str,
+            "display": str,
+            "role": str,
+            "password_hash": str,
+            "disabled": int,
+            "created_by": str,
+            "created_at": float,
+            "disabled_by": str,
+            "disabled_at": float,
+            "disabled_reason": str,
+        },
+        "user",
+        ["display", "role", "disabled", "created_by", "created_at"],
+    ),
 }
 
 _APPEND_ONLY = ("segments", "custody")
@@ -234,3 +252,14 @@ def _set_up(db: sqlite_utils.Database) -> None:
     db.table("clips").create_index(["incident"], if_not_exists=True)
     for trigger in _CLIP_TRIGGERS:
         db.execute(trigger)
+    # An account is disabled, never removed: its row says who held which role, and removing
+    # the last admin's row would put the instance back in setup mode (app/access.py).
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS accounts_no_delete BEFORE DELETE ON accounts "
+        "BEGIN SELECT RAISE(ABORT, 'accounts are never deleted; disable the account'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS accounts_fixed_columns "
+        "BEFORE UPDATE OF user, role, created_by, created_at ON accounts "
+        "BEGIN SELECT RAISE(ABORT, 'an account''s name, role and maker are fixed'); END"
+    )

@@ -6,7 +6,8 @@ running wall's Review window, and one tagged on the wall lists here. `tag` print
 for people and then the clip's id alone on its last line, for scripts (`| tail -n1`). A
 tag is an operator's statement and is kept even where nothing was recorded: stderr then
 warns that an export of it will fail until a recording covers it. Bad input exits 2 with
-the reason; an unknown clip exits 1.
+the reason; an unknown clip exits 1. `tag` needs the TAG permission, `list` REVIEW and
+`lock` LOCK (app/roles.py); without it the command exits 4 (app/access.py).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import sys
 import sqlite_utils
 
 from app import config as config_module
+from app.access import check_command
 from app.clips import Clip, ClipBook, ClipError, ClipWithdrawnError, UnknownClipError
 from app.config import Config
 from app.control import NoInstanceError, request
@@ -27,6 +29,7 @@ from app.database import open_database
 from app.hashchain import parse_utc, utc_text
 from app.ledger import SegmentLedger
 from app.paths import BaseDir
+from app.roles import Permission
 from app.tracks import TrackBook
 from media.feed import FeedKind
 
@@ -36,6 +39,7 @@ EXIT_REFUSED = 1
 _STATUS_TIMEOUT_S = 2.0
 """A wall too busy to answer in this long is not worth holding an operator's tag for."""
 _KINDS = {kind.value for kind in FeedKind}
+_NEEDS = {"tag": Permission.TAG, "list": Permission.REVIEW, "lock": Permission.LOCK}
 
 
 def evidence_command(args: argparse.Namespace) -> int:
@@ -45,6 +49,9 @@ def evidence_command(args: argparse.Namespace) -> int:
         return export_command(args) if args.evidence_command == "export" else verify_command(args)
     config = config_module.read(args.config)
     base = BaseDir.resolve(args.base_dir).ensure()
+    permission = _NEEDS[args.evidence_command]
+    subject = getattr(args, "clip_id", None) or getattr(args, "feed", None)
+    check_command(base, permission, f"vigil evidence {args.evidence_command}", subject=subject)
     db = open_database(base.database)
     try:
         clips = ClipBook(db, CustodyLog(db))

@@ -13,6 +13,10 @@ that is no bundle exits 2. It then says whether the bundle's key is this instanc
 fingerprint) and, on an instance, records the verification in the custody log. On the
 instance that exported the clip, a manifest its custody log never recorded exporting fails
 (a bundle altered and re-signed with another key is consistent on its own).
+
+`export` needs the EXPORT permission (app/roles.py), else it exits 4 (app/access.py).
+`verify` needs none: a court's expert checks a bundle on a machine with no Vigil account,
+and a verification changes nothing (on an instance it is still recorded, under the OS user).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import time
 from typing import TextIO
 
 from app import config as config_module
+from app.access import check_command
 from app.bundle import MANIFEST
 from app.bundle_check import BundleReport, NotABundleError, check_bundle
 from app.custody import CustodyAction, CustodyLog
@@ -31,6 +36,7 @@ from app.database import open_database
 from app.evidence_export import ExportError, ExportTargetError, export_clip
 from app.hashchain import hash_file, utc_text
 from app.paths import BaseDir
+from app.roles import Permission
 from app.signing import SigningKeyError, grouped, instance_fingerprint
 
 EXIT_FAILED = 1
@@ -74,6 +80,7 @@ class TextProgress:
 def export_command(args: argparse.Namespace) -> int:
     config = config_module.read(args.config)
     base = BaseDir.resolve(args.base_dir)
+    check_command(base, Permission.EXPORT, "vigil evidence export", subject=args.clip_id)
     progress = TextProgress(sys.stderr)
     try:
         result = export_clip(

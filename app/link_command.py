@@ -2,6 +2,8 @@
 
 Links live in the instance's database, which the running gateway reads on every request,
 so a link made or revoked here works (or stops working) at once, wall running or not.
+Every action needs the INVITE_CALLERS permission (app/roles.py), listing too, since the
+list names callers and their numbers; without it the command exits 4 (app/access.py).
 """
 
 from __future__ import annotations
@@ -14,18 +16,26 @@ import json
 import sys
 
 from app import config as config_module
+from app.access import check_command
 from app.callers import make_link
 from app.config import GatewaySettings
 from app.database import open_database
 from app.gateway.service import text_link
 from app.links import LinkBook, LinkError
 from app.paths import BaseDir
+from app.roles import Permission
 from app.sms import SmsError, SmsSettings, validate_e164
 
 
 def link_command(args: argparse.Namespace) -> int:
     base = BaseDir.resolve(args.base_dir).ensure()
     config = config_module.read(args.config)
+    check_command(
+        base,
+        Permission.INVITE_CALLERS,
+        f"vigil link {args.link_command}",
+        subject=getattr(args, "link_id", None),
+    )
     settings = config.gateway if config and config.gateway else GatewaySettings()
     if args.link_command == "create":
         return _create(args, base, settings, config.sms if config else SmsSettings())

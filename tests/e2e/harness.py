@@ -14,10 +14,13 @@ from pathlib import Path
 from typing import Any
 
 
-def vigil(*args: str | Path, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """Run one `vigil` command to completion."""
+def vigil(
+    *args: str | Path, timeout: float = 60, stdin: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run one `vigil` command to completion; `stdin` is text for its standard input."""
     return subprocess.run(
         [sys.executable, "-m", "app", *map(str, args)],
+        input=stdin,
         capture_output=True,
         text=True,
         timeout=timeout,
