@@ -21,7 +21,7 @@ from typing import Any
 
 import sqlite_utils
 
-from app.bundle import SCHEMA
+from app.bundle import PUBLIC_KEY, SCHEMA
 from app.clips import Clip
 from app.config import Config
 from app.consent import Answer, ConsentBook
@@ -218,7 +218,7 @@ def build_manifest(
         },
         "signing_key": {
             "algorithm": ALGORITHM,
-            "file": "public_key.pem",
+            "file": PUBLIC_KEY,
             "fingerprint_sha256": exported.fingerprint,
         },
         "clock_sync": {"at_export": exported.clock_sync, "segments": sync},
