@@ -151,7 +151,12 @@ def make_qt_app(offscreen: bool) -> Any:
 
 def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instance, Any]:
     """Base dir, logging, config, Qt, feeds and window: what `run` and `snapshot` share."""
+    from app.access import AccessSettings
+    from app.accounts import AccountBook
+    from app.custody import CustodyLog
+    from app.database import open_database
     from app.review import open_review
+    from app.session import Session
     from app.window import WallWindow
 
     base = BaseDir.resolve(options.base_dir).ensure()
@@ -160,6 +165,9 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
     app = make_qt_app(offscreen)
     instance = Instance(config, demo=options.demo, base=base)
     map_view = instance.map.view()
+    access = config.access if config else AccessSettings()
+    db = open_database(base.database)  # the window's session: who is here, what they may do
+    session = Session(AccountBook(db, CustodyLog(db)), access)
     window = WallWindow(
         instance.feeds.feeds,
         layout=instance.layout,
@@ -171,6 +179,8 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
         database=base.database,
         tag_seconds=(config.evidence if config else EvidenceSettings()).tag_seconds,
         open_review=lambda parent: open_review(base, parent, map_view, config=config),
+        session=session,
+        sign_in=access.sign_in,
     )
     return base, app, instance, window
 

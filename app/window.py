@@ -14,12 +14,16 @@ from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QWidget
 
+from app.access import SignIn
+from app.access_controls import AccessControls, banner_above
 from app.caller_controls import CallerControls
 from app.feeds import FeedService
 from app.gateway.service import GatewayService
 from app.links import CallerLink, LinkState
 from app.map_service import MapView
 from app.map_setup import map_setup
+from app.roles import Permission
+from app.session import Session
 from app.tagging import DEFAULT_TAG_SECONDS, TagDesk
 from app.viewing import ViewingLog
 from app.wall_state import WallState, ordered
@@ -30,6 +34,7 @@ from widgets.alerts import AlertKind, AlertWatcher
 from widgets.audio_out import AudioOut
 from widgets.layout import CHOICES
 from widgets.map_panel import MapPanel
+from widgets.sign_in import AccessBanner
 from widgets.wall import Wall
 
 
@@ -47,6 +52,8 @@ class WallWindow(QMainWindow):
         database: Path | None = None,
         tag_seconds: float = DEFAULT_TAG_SECONDS,
         open_review: Callable[[QWidget], QWidget] | None = None,
+        session: Session | None = None,
+        sign_in: SignIn = SignIn.OS,
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -55,7 +62,12 @@ class WallWindow(QMainWindow):
         names = ordered([feed.name for feed in feeds], saved.order)
         by_name = {feed.name: feed for feed in feeds}
         self.wall = Wall([by_name[name] for name in names], saved.layout or layout, self)
-        self.setCentralWidget(self.wall)
+        self.banner = AccessBanner()
+        self._no_watching = QLabel()
+        self._no_watching.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self._no_watching.setWordWrap(True)
+        self._no_watching.hide()
+        self.setCentralWidget(banner_above(self.wall, self.banner, self._no_watching))
         self.audio = AudioOut(self)
         self.wall.listening_changed.connect(self.audio.play)
         self.wall.layout_changed.connect(self._save_state)
@@ -120,6 +132,15 @@ class WallWindow(QMainWindow):
         self._open_review = open_review
         self.review: QWidget | None = None
         self._build_menus()
+        # Who is signed in, and what their role offers (no session: a wall shown alone).
+        self.access = (
+            AccessControls(session, self, self.banner, sign_in=sign_in, on_change=self._offer)
+            if session is not None
+            else None
+        )
+        if self.access is not None:
+            self._gate_controls(self.access)
+            self.access.start()
         self.wall.set_empty_text(
             "No callers yet.\n\nInvite a caller with Callers ▸ Invite caller… (Ctrl+I): "
             "their video appears here when they agree."
@@ -156,6 +177,7 @@ class WallWindow(QMainWindow):
                 action.setChecked(action.text() == name)
 
         self.wall.layout_changed.connect(check_current)
+        self.layout_actions = [layouts.menuAction(), *group.actions()]
         self._add(view, "&Spotlight selected tile", "Return", self.wall.toggle_spotlight)
         self._add(view, "&Listen to selected tile", "M", self.wall.toggle_listening)
         self._add(view, "&Full screen", "F11", self.toggle_full_screen)
@@ -195,6 +217,32 @@ class WallWindow(QMainWindow):
         if self._open_review is not None:
             evidence.addSeparator()
             self.review_action = self._add(evidence, "&Review clips…", "Ctrl+R", self.show_review)
+
+    def _gate_controls(self, access: AccessControls) -> None:
+        if self.tags is not None:
+            access.gate(self.tag_action, Permission.TAG)
+            access.gate(self.mark_action, Permission.TAG)
+        if self._open_review is not None:
+            access.gate(self.review_action, Permission.REVIEW)
+        if self.callers is not None:
+            access.gate(self.invite_action, Permission.INVITE_CALLERS)
+        for action in self.layout_actions:
+            access.gate(action, Permission.MANAGE_LAYOUTS)
+
+    def _offer(self) -> None:
+        """After a sign-in, sign-out or lock: live pictures only for a role that watches."""
+        assert self.access is not None
+        person = self.access.session.person
+        watching = person.may(Permission.WATCH_FEEDS)
+        self.wall.setVisible(watching)
+        self._no_watching.setVisible(not watching)
+        role = person.role.value if person.role else "no role"
+        self._no_watching.setText(
+            f"{person.label}: live feeds are not part of this role ({role})."
+            + ("\n\nEvidence ▸ Review clips… (Ctrl+R)" if person.may(Permission.REVIEW) else "")
+        )
+        if not watching and self.review is not None:
+            self.review.setVisible(person.may(Permission.REVIEW))
 
     def show_review(self) -> QWidget | None:
         """Open (or bring forward) the Review window: a window of its own, so forensic
@@ -306,6 +354,8 @@ class WallWindow(QMainWindow):
         self._save_state()
         if self.viewing is not None:
             self.viewing.close()
+        if self.access is not None:
+            self.access.close()
         if self.review is not None:
             # The Review window's open clip: its viewing ends now, not on a worker that
             # may never run again once the application quits.
