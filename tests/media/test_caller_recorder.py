@@ -52,7 +52,9 @@ def test_frames_become_segments_that_decode_with_their_times(tmp_path: Path) -> 
     Out: 2 s segments, each starting at a key frame, holding all 90 frames between them
     with their spacing kept (3000 ticks); the first segment's UTC start is the first
     frame's arrival, not the moment it was encoded; one encoder session, nothing shed."""
-    encoder, _, closed = recording(tmp_path)
+    # Room for the whole burst: put all at once, 90 frames outrun a busy machine's encoder
+    # (shedding has its own test below).
+    encoder, _, closed = recording(tmp_path, max_queue_frames=90)
     arrived = time.time() - 60
     encoder.begin()
     for n in range(90):
