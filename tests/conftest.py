@@ -1,7 +1,9 @@
 """Fixtures shared by the whole suite.
 
-Qt runs on the offscreen platform (set before any Qt import); pytest-qt supplies one
-session-wide QApplication, and Qt warnings fail tests (pyproject.toml lists the ignored ones).
+Qt runs on the offscreen platform (set before any Qt import) with two virtual screens side
+by side (tests/screens.json), so the supervisor's wall can be tested across screens; pytest-qt
+supplies one session-wide QApplication, and Qt warnings fail tests (pyproject.toml lists the
+ignored ones).
 """
 
 from __future__ import annotations
@@ -14,7 +16,10 @@ from pathlib import Path
 
 import pytest
 
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+SCREENS = Path(__file__).with_name("screens.json")
+"""Two 1920x1080 screens, WALL-1 (primary, at 0,0) and WALL-2 to its right."""
+if os.environ.get("QT_QPA_PLATFORM", "offscreen") == "offscreen":
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={SCREENS}"
 # The map is a Qt Quick scene: with no GPU, Qt Quick renders in software.
 os.environ.setdefault("QT_QUICK_BACKEND", "software")
 
