@@ -4,7 +4,8 @@
 display; `vigil status` asks the running instance for its feeds; `vigil link` makes, lists
 and revokes caller links; `vigil gateway` runs the caller gateway alone; `vigil audit verify`
 checks the custody log and the evidence ledger; `vigil evidence` tags, lists, locks,
-exports and verifies clips; `vigil users` adds, lists and disables accounts.
+exports and verifies clips; `vigil users` adds, lists and disables accounts; `vigil wall`
+drives the running instance's wall (presets, layouts, which feed on which screen, body cams).
 
 A command the person's role does not allow (app/roles.py) exits 4, naming the permission
 it needs, and leaves a REFUSED entry in the custody log (app/access.py).
@@ -23,11 +24,22 @@ from app.config import ConfigError
 from app.control import NoInstanceError, request
 from app.paths import BaseDir, BaseDirError
 from app.users_command import add_users_parser, users_command
+from app.wall_command import add_wall_parser, default_action, wall_command
 
 EXIT_CONFIG = 2
 EXIT_NO_INSTANCE = 3
 EXIT_FAILED = 1
-_SUBCOMMANDS = {"run", "snapshot", "status", "link", "gateway", "audit", "evidence", "users"}
+_SUBCOMMANDS = {
+    "run",
+    "snapshot",
+    "status",
+    "link",
+    "gateway",
+    "audit",
+    "evidence",
+    "users",
+    "wall",
+}
 
 
 def _size(text: str) -> tuple[int, int]:
@@ -114,6 +126,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _add_evidence(commands, common)
     add_users_parser(commands, common)
+    add_wall_parser(commands, common)
     return parser
 
 
@@ -170,7 +183,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return demo_main(args_in[1:])
     if not args_in or (args_in[0] not in _SUBCOMMANDS and args_in[0] not in ("-h", "--help")):
         args_in.insert(0, "run")
-    args = build_parser().parse_args(args_in)
+    args = build_parser().parse_args(default_action(args_in))
     try:
         return _dispatch(args)
     except ConfigError as exc:
@@ -182,16 +195,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NotPermittedError as exc:
         print(f"vigil: refused: {exc}", file=sys.stderr)
         return EXIT_NOT_PERMITTED
+    except NoInstanceError:
+        # Every command that talks to the running instance says this alike.
+        base = BaseDir.resolve(args.base_dir)
+        print(f"vigil: no instance is running with base dir {base.root}", file=sys.stderr)
+        return EXIT_NO_INSTANCE
 
 
 def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "status":
         base = BaseDir.resolve(args.base_dir)
-        try:
-            answer = request(base.control_socket, {"cmd": "status"})
-        except NoInstanceError:
-            print(f"vigil: no instance is running with base dir {base.root}", file=sys.stderr)
-            return EXIT_NO_INSTANCE
+        answer = request(base.control_socket, {"cmd": "status"})
         print(json.dumps(answer, indent=2))
         return 0
 
@@ -209,6 +223,8 @@ def _dispatch(args: argparse.Namespace) -> int:
         return evidence_command(args)
     if args.command == "users":
         return users_command(args)
+    if args.command == "wall":
+        return wall_command(args)
     if args.command == "gateway":
         from app.gateway.standalone import serve
 

@@ -1,8 +1,14 @@
-"""The control socket: how `vigil status` (and later commands) talk to a running instance.
+"""The control socket: how `vigil status`, `vigil wall` and later commands talk to a running
+instance.
 
 A Unix socket under the base dir, in a folder only the owner can enter and itself mode
 0600. One JSON request per line, one JSON answer per line. The server runs on the
 instance's asyncio loop (the Qt loop, through qasync); the client is plain blocking code.
+
+The handler is told who is asking: the user name of the process at the other end, as the
+kernel says it (SO_PEERCRED), never as the request claims. A permission check
+(app/control_desk.py) needs a name nobody can forge; the file mode keeps strangers out,
+but root, or the owner's own account used by someone else, still get through it.
 """
 
 from __future__ import annotations
@@ -12,14 +18,17 @@ import contextlib
 import json
 import logging
 import os
+import pwd
 import socket
-from collections.abc import Callable
+import struct
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[dict[str, Any]], dict[str, Any]]
+Handler = Callable[[dict[str, Any], str], Awaitable[dict[str, Any]]]
+"""`await handler(request, peer_user)`: the answer to one request from the named user."""
 MAX_REQUEST = 64 * 1024
 
 
@@ -63,7 +72,8 @@ class ControlServer:
                 request = json.loads(line)
                 if not isinstance(request, dict):
                     raise ValueError("request must be a JSON object")
-                answer = self._handler(request)
+                peer = await asyncio.to_thread(user_name, peer_uid(writer))
+                answer = await self._handler(request, peer)
             except (ValueError, KeyError) as exc:
                 answer = {"error": str(exc)}
             writer.write(json.dumps(answer).encode() + b"\n")
@@ -72,6 +82,31 @@ class ControlServer:
             log.warning("control socket: dropped a client (%s)", type(exc).__name__)
         finally:
             writer.close()
+
+
+def peer_uid(writer: asyncio.StreamWriter) -> int:
+    """The uid of the process at the other end of an accepted Unix socket."""
+    sock = writer.get_extra_info("socket")
+    if sock is not None and hasattr(socket, "SO_PEERCRED"):
+        # struct ucred: pid, uid, gid of the peer when it connected, as the kernel
+        # recorded them (pid_t is signed, uid_t and gid_t are not).
+        creds = sock.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, struct.calcsize("3i"))
+        _pid, uid, _gid = struct.unpack("iII", creds)
+        return int(uid)
+    # Where the kernel cannot say (no SO_PEERCRED: macOS), the socket's 0600 mode means
+    # only its owner (or root) could have connected: the owner is the best answer left.
+    return os.getuid()
+
+
+def user_name(uid: int) -> str:
+    """The user name of `uid`. Run off the loop: with a directory service (LDAP, sssd)
+    behind it, the lookup can wait on the network, and the loop paints the wall."""
+    try:
+        return pwd.getpwuid(uid).pw_name
+    except KeyError:
+        # A uid with no name (some containers): written as app/custody.py's os_user()
+        # writes it, so the socket and the command line name the same person alike.
+        return f"uid {uid}"
 
 
 def _answers(path: Path) -> bool:
