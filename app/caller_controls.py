@@ -37,7 +37,12 @@ class CallerControls(QObject):
         self._dialog: InviteDialog | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         feeds.added.append(self._on_feed_added)
-        feeds.removed.append(wall.remove_feed)
+        self.watch(wall)
+
+    def watch(self, wall: Wall) -> None:
+        """A wall whose tiles may show callers (one per screen): a caller's tile is taken
+        off whichever holds it when the call ends, and ended from its own menu."""
+        self._feeds.removed.append(wall.remove_feed)
         wall.end_requested.connect(self._confirm_end)
         wall.remove_requested.connect(self._feeds.remove)
 

@@ -124,6 +124,9 @@ class MapSettings:
 class Config:
     path: Path | None = None
     layout: str = "auto"
+    screens: int | None = 1
+    """[wall] screens: how many screens the wall spans, one window each, primary first;
+    None: every screen there is ("all")."""
     feeds: tuple[FeedSpec, ...] = ()
     """As configured: without passwords, which come from the keyring (app/feeds.py)."""
     gateway: GatewaySettings | None = None
@@ -185,6 +188,18 @@ def parse(text: str, path: Path | None = None) -> Config:
         layout = check_layout(layout)
     except LayoutError as exc:
         fail("layout", str(exc), "wall")
+    for key in wall:
+        if key not in ("layout", "screens"):
+            fail(key, "unknown wall setting; expected layout or screens", "wall")
+    screens = wall.get("screens", 1)
+    if screens == "all":
+        screens = None
+    elif isinstance(screens, bool) or not isinstance(screens, int) or not 1 <= screens <= 16:
+        fail(
+            "screens",
+            'must be "all" (a window on every screen) or how many screens, 1 to 16',
+            "wall",
+        )
 
     feeds_raw = data.get("feeds", [])
     if not isinstance(feeds_raw, list):
@@ -289,6 +304,7 @@ def parse(text: str, path: Path | None = None) -> Config:
     return Config(
         path=path,
         layout=layout,
+        screens=screens,
         feeds=tuple(feeds),
         gateway=gateway,
         sms=sms,

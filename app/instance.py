@@ -19,6 +19,7 @@ from typing import Any
 from app import config as config_module
 from app.config import Config, MapSettings
 from app.control import ControlServer
+from app.control_desk import Command, ControlDesk
 from app.demo import DemoSender
 from app.demo_positions import DemoPositions
 from app.feeds import FeedService, with_password
@@ -75,6 +76,10 @@ class Instance:
         self.feeds.removed.append(self.recording.remove)
         # The demo's callers and officers walk York; its drones fly there through their KLV.
         self.demo_positions = DemoPositions(self.feeds.feeds) if self.demo else None
+        # What the control socket answers, each command with the permission it needs
+        # (the window adds the wall's own: app/remote_wall.py).
+        self.desk = ControlDesk(base.database)
+        self.desk.add("status", Command(None, "vigil status", lambda _, __: self.status()))
 
     @property
     def layout(self) -> str:
@@ -115,12 +120,6 @@ class Instance:
             "recording": self.recording.status(),
         }
 
-    def handle(self, request: dict[str, Any]) -> dict[str, Any]:
-        command = request.get("cmd")
-        if command == "status":
-            return self.status()
-        raise ValueError(f"unknown command {command!r}")
-
 
 def make_qt_app(offscreen: bool) -> Any:
     """The QApplication, set up as Vigil runs it (the benchmark uses this too)."""
@@ -129,7 +128,9 @@ def make_qt_app(offscreen: bool) -> Any:
     # 2 cores: 7.1 fps shown with 5 ms, 17.5 with 0.5 ms.
     sys.setswitchinterval(0.0005)
     if offscreen:
-        os.environ["QT_QPA_PLATFORM"] = "offscreen"
+        # Keep an offscreen platform's options (a test's several virtual screens).
+        if not os.environ.get("QT_QPA_PLATFORM", "").startswith("offscreen"):
+            os.environ["QT_QPA_PLATFORM"] = "offscreen"
         # The map is a Qt Quick scene; with no screen there is no GPU to draw it with.
         os.environ.setdefault("QT_QUICK_BACKEND", "software")
     from PySide6.QtGui import QIcon
@@ -155,8 +156,10 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
     from app.accounts import AccountBook
     from app.custody import CustodyLog
     from app.database import open_database
+    from app.remote_wall import serve_wall
     from app.review import open_review
     from app.session import Session
+    from app.wall_screens import wall_screens
     from app.window import WallWindow
 
     base = BaseDir.resolve(options.base_dir).ensure()
@@ -178,10 +181,14 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
         map_view=map_view,
         database=base.database,
         tag_seconds=(config.evidence if config else EvidenceSettings()).tag_seconds,
-        open_review=lambda parent: open_review(base, parent, map_view, config=config),
+        open_review=lambda parent, actor=None: open_review(
+            base, parent, map_view, config=config, actor=actor
+        ),
         session=session,
         sign_in=access.sign_in,
+        screens=wall_screens(config.screens if config else 1),
     )
+    serve_wall(instance.desk, window)
     return base, app, instance, window
 
 
@@ -189,7 +196,7 @@ def run(options: Options) -> int:
     import qasync
 
     base, app, instance, window = _compose(options, offscreen=options.offscreen)
-    control = ControlServer(base.control_socket, instance.handle)
+    control = ControlServer(base.control_socket, instance.desk.handle)
 
     async def main() -> None:
         closed = asyncio.Event()

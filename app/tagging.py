@@ -59,8 +59,11 @@ class TagDesk(QObject):
         *,
         tag_seconds: float = DEFAULT_TAG_SECONDS,
         clock: Callable[[], float] = time.time,
+        actor: Callable[[], str | None] = lambda: None,
     ) -> None:
         super().__init__(parent)
+        self.actor = actor
+        """Who tags, asked at each keypress: the signed-in account (None: the OS user)."""
         self._wall = wall
         self._database = database
         self._say = say
@@ -115,11 +118,11 @@ class TagDesk(QObject):
         return tile.feed
 
     def _make(self, feed: Feed, start: float, end: float) -> None:
-        name, kind, incident = feed.name, feed.kind, feed.spec.incident
+        name, kind, incident, actor = feed.name, feed.kind, feed.spec.incident, self.actor()
 
         def make() -> Clip:
             return self._with_book(
-                lambda book: book.tag(name, start, end, kind=kind, incident=incident)
+                lambda book: book.tag(name, start, end, kind=kind, incident=incident, actor=actor)
             )
 
         self._say(f"Tagging {end - start:.0f} s of {name}…")
@@ -143,12 +146,16 @@ class TagDesk(QObject):
         self._say(f"Not tagged: {exc}")
 
     def _save(self, dialog: TagDialog, details: TagDetails) -> None:
-        clip_id = dialog.moment.clip_id
+        clip_id, actor = dialog.moment.clip_id, self.actor()
 
         def edit() -> Clip:
             return self._with_book(
                 lambda book: book.edit(
-                    clip_id, tags=details.tags, note=details.note, incident=details.incident
+                    clip_id,
+                    tags=details.tags,
+                    note=details.note,
+                    incident=details.incident,
+                    actor=actor,
                 )
             )
 
@@ -159,11 +166,13 @@ class TagDesk(QObject):
         run_in_background(edit, saved, lambda exc: dialog.show_error(str(exc)), context=dialog)
 
     def _withdraw(self, dialog: TagDialog) -> None:
-        clip_id = dialog.moment.clip_id
+        clip_id, actor = dialog.moment.clip_id, self.actor()
 
         def withdraw() -> Clip:
             return self._with_book(
-                lambda book: book.delete(clip_id, reason="tagged by mistake (withdrawn at once)")
+                lambda book: book.delete(
+                    clip_id, actor=actor, reason="tagged by mistake (withdrawn at once)"
+                )
             )
 
         def withdrawn(clip: Clip) -> None:

@@ -3,7 +3,10 @@ this workstation's wall (`view_opened`) and one when it goes (`view_closed`, wit
 
 The custody log is evidence of who saw what (a court may ask whether the wall showed a
 body cam to anyone who had no reason to see it), so viewing is recorded like any other
-action on recorded material. The entries are written in order by one thread of their own,
+action on recorded material. Each viewing is under the person signed in at the time (their
+Vigil account), and a body cam's carries the reason stated for opening it; the window says
+what is on view with `show_only`, and a change of person closes one person's viewings and
+opens the next person's. The entries are written in order by one thread of their own,
 so neither SQLite's waits nor a busy disk ever reach the wall; `close()` writes what is
 left and then the closing of every viewing still open. No Qt here.
 """
@@ -15,7 +18,8 @@ import queue
 import socket
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +30,23 @@ from media.feed import Feed
 log = logging.getLogger(__name__)
 
 _STOP = None
+
+
+@dataclass(frozen=True)
+class Viewing:
+    """A feed on view, to whom, and (a body cam) why."""
+
+    feed: Feed
+    actor: str
+    reason: Mapping[str, str] = field(default_factory=dict)
+    """A body cam's stated reason (app/bodycam.py `ViewingReason.details()`); empty else."""
+
+
+@dataclass(frozen=True)
+class _Open:
+    at: float
+    actor: str
+    reason: tuple[tuple[str, str], ...]
 
 
 class ViewingLog:
@@ -41,9 +62,11 @@ class ViewingLog:
         self._where = where
         self.actor = actor or os_user()
         self._clock = clock
-        self._open: dict[str, float] = {}
-        """Feed name → when its viewing opened (Unix time)."""
-        self._queue: queue.Queue[tuple[CustodyAction, str, dict[str, Any]] | None] = queue.Queue()
+        self._open: dict[str, _Open] = {}
+        """Feed name → when its viewing opened (Unix time), for whom, why."""
+        self._queue: queue.Queue[tuple[CustodyAction, str, dict[str, Any], str] | None] = (
+            queue.Queue()
+        )
         self.errors = 0
         self._thread = threading.Thread(target=self._write, name="viewing-log", daemon=True)
         self._thread.start()
@@ -52,11 +75,14 @@ class ViewingLog:
     def open_feeds(self) -> list[str]:
         return sorted(self._open)
 
-    def opened(self, feed: Feed) -> None:
+    def opened(
+        self, feed: Feed, *, actor: str | None = None, reason: Mapping[str, str] | None = None
+    ) -> None:
         if feed.name in self._open:
             return
-        now = self._clock()
-        self._open[feed.name] = now
+        who = actor or self.actor
+        why = tuple(sorted((reason or {}).items()))
+        self._open[feed.name] = _Open(self._clock(), who, why)
         details: dict[str, Any] = {
             "kind": feed.kind.value,
             "where": self._where,
@@ -64,18 +90,37 @@ class ViewingLog:
         }
         if feed.spec.incident:
             details["incident"] = feed.spec.incident
-        self._queue.put((CustodyAction.VIEW_OPENED, feed.name, details))
+        details.update(why)  # a body cam's reason and incident: the one the person stated
+        self._queue.put((CustodyAction.VIEW_OPENED, feed.name, details, who))
 
     def closed(self, feed: Feed) -> None:
         self._close(feed.name)
 
+    def is_open(self, name: str) -> bool:
+        return name in self._open
+
+    def show_only(self, viewings: Iterable[Viewing]) -> None:
+        """What is on view now: viewings no longer wanted, or now someone else's or for
+        another reason, close; the new ones open. Unchanged ones write nothing."""
+        wanted = {viewing.feed.name: viewing for viewing in viewings}
+        for name, current in list(self._open.items()):
+            viewing = wanted.get(name)
+            if viewing is None or (viewing.actor, tuple(sorted(viewing.reason.items()))) != (
+                current.actor,
+                current.reason,
+            ):
+                self._close(name)
+        for viewing in wanted.values():
+            self.opened(viewing.feed, actor=viewing.actor, reason=viewing.reason)
+
     def _close(self, name: str) -> None:
-        opened = self._open.pop(name, None)
-        if opened is None:
+        current = self._open.pop(name, None)
+        if current is None:
             return
-        seconds = round(self._clock() - opened, 1)
-        details = {"where": self._where, "workstation": _host(), "seconds": seconds}
-        self._queue.put((CustodyAction.VIEW_CLOSED, name, details))
+        seconds = round(self._clock() - current.at, 1)
+        details: dict[str, Any] = {"where": self._where, "workstation": _host(), "seconds": seconds}
+        details.update(current.reason)
+        self._queue.put((CustodyAction.VIEW_CLOSED, name, details, current.actor))
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Close every viewing still open, write everything, end the writer."""
@@ -88,11 +133,11 @@ class ViewingLog:
         db = None
         try:
             while (item := self._queue.get()) is not _STOP:
-                action, subject, details = item
+                action, subject, details, actor = item
                 try:
                     if db is None:
                         db = open_database(self._database)
-                    CustodyLog(db).append(action, subject, details, actor=self.actor)
+                    CustodyLog(db).append(action, subject, details, actor=actor)
                 except Exception:  # logged, counted; the wall goes on
                     self.errors += 1
                     log.exception("could not log %s of %s", action.value, subject)

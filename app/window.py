@@ -1,21 +1,25 @@
 """The main window: the wall in the middle, menus for layout and view, a status line.
 
 It composes widgets/ with the app's services and keeps the wall's arrangement between runs.
+On a wall of several screens it is screen 1, the supervisor's, and drives the others
+(app/wall_screens.py, app/wall_menus.py). It keeps the custody log's viewing records true
+to what is on view, to whom, and for a body cam why (app/viewing.py, app/bodycam_desk.py).
 """
 
 from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from PySide6.QtCore import QByteArray, Qt, QTimer
-from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QScreen, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QWidget
 
-from app.access import SignIn
+from app.access import Person, SignIn
 from app.access_controls import AccessControls, banner_above
+from app.bodycam_desk import BodycamDesk
 from app.caller_controls import CallerControls
 from app.feeds import FeedService
 from app.gateway.service import GatewayService
@@ -25,9 +29,11 @@ from app.map_setup import map_setup
 from app.roles import Permission
 from app.session import Session
 from app.tagging import DEFAULT_TAG_SECONDS, TagDesk
-from app.viewing import ViewingLog
+from app.viewing import Viewing, ViewingLog
+from app.wall_menus import WallMenus
+from app.wall_screens import WallScreens
 from app.wall_state import WallState, ordered
-from media.feed import Feed, FeedState
+from media.feed import Feed, FeedKind, FeedState
 from widgets import theme
 from widgets.alert_list import AlertList
 from widgets.alerts import AlertKind, AlertWatcher
@@ -51,9 +57,10 @@ class WallWindow(QMainWindow):
         map_view: MapView | None = None,
         database: Path | None = None,
         tag_seconds: float = DEFAULT_TAG_SECONDS,
-        open_review: Callable[[QWidget], QWidget] | None = None,
+        open_review: Callable[..., QWidget] | None = None,
         session: Session | None = None,
         sign_in: SignIn = SignIn.OS,
+        screens: Sequence[QScreen] = (),
         parent: QWidget | None = None,
     ) -> None:
         super().__init__(parent)
@@ -62,6 +69,22 @@ class WallWindow(QMainWindow):
         names = ordered([feed.name for feed in feeds], saved.order)
         by_name = {feed.name: feed for feed in feeds}
         self.wall = Wall([by_name[name] for name in names], saved.layout or layout, self)
+        # Screens 2 and on (none: a wall of one screen), each with its own layout and feeds.
+        self.screens = WallScreens(
+            self.wall,
+            list(screens) or [self.screen()],
+            plan=saved.plan,
+            presets=saved.presets,
+            current_preset=saved.current_preset,
+            parent=self,
+        )
+        self.screens.changed.connect(self._save_state)
+        # Body cams are shuttered until opened for a stated reason (before the first paint).
+        self.bodycams = BodycamDesk(self._person, self)
+        self.bodycams.changed.connect(self._bodycams_changed)
+        self._review_before_lock = False
+        self._viewer: tuple[str, str, bool] | None = None
+        """Who is at the window: (user, how, locked); any change shutters every body cam."""
         self.banner = AccessBanner()
         self._no_watching = QLabel()
         self._no_watching.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -69,7 +92,6 @@ class WallWindow(QMainWindow):
         self._no_watching.hide()
         self.setCentralWidget(banner_above(self.wall, self.banner, self._no_watching))
         self.audio = AudioOut(self)
-        self.wall.listening_changed.connect(self.audio.play)
         self.wall.layout_changed.connect(self._save_state)
         self.wall.order_changed.connect(self._save_state)
         self.setWindowTitle(f"Vigil — control-room wall{title_note}")
@@ -80,7 +102,8 @@ class WallWindow(QMainWindow):
             else None
         )
         self.map = MapPanel(
-            lambda: [tile.feed for tile in self.wall.tiles], map_setup(map_view, fit_first=True)
+            lambda: [tile.feed for tile in self.screens.tiles()],
+            map_setup(map_view, fit_first=True),
         )
         self.map_dock = QDockWidget("Map", self)
         self.map_dock.setObjectName("map-dock")
@@ -110,13 +133,12 @@ class WallWindow(QMainWindow):
         self.map_dock.visibilityChanged.connect(self._save_state)
         self.map_dock.topLevelChanged.connect(self._save_state)
         self.map.feed_clicked.connect(self.spotlight_feed)
-        self.wall.selection_changed.connect(
-            lambda feed: self.map.select(feed.name if feed is not None else None)
-        )
         # Tagging needs the evidence database; a window shown without one (a test of the
         # wall alone) offers no Evidence menu rather than one that fails.
         self.tags = (
-            TagDesk(self.wall, database, self._say, self, tag_seconds=tag_seconds)
+            TagDesk(
+                self.wall, database, self._say, self, tag_seconds=tag_seconds, actor=self._actor
+            )
             if database is not None
             else None
         )
@@ -124,14 +146,13 @@ class WallWindow(QMainWindow):
             self.wall.escape_pressed.connect(self.tags.drop_marks)
         # Who saw which feed, and for how long, goes into the custody log.
         self.viewing = ViewingLog(database) if database is not None else None
-        if self.viewing is not None:
-            for tile in self.wall.tiles:
-                self.viewing.opened(tile.feed)
-            self.wall.feed_shown.connect(self.viewing.opened)
-            self.wall.feed_taken_off.connect(self.viewing.closed)
+        self._sync_pending = False
+        for wall in self.screens.walls:
+            self._hook(wall)
         self._open_review = open_review
         self.review: QWidget | None = None
         self._build_menus()
+        self.wall_menus = WallMenus(self, self.screens, self._say)
         # Who is signed in, and what their role offers (no session: a wall shown alone).
         self.access = (
             AccessControls(session, self, self.banner, sign_in=sign_in, on_change=self._offer)
@@ -141,6 +162,8 @@ class WallWindow(QMainWindow):
         if self.access is not None:
             self._gate_controls(self.access)
             self.access.start()
+        else:
+            self._offer()
         self.wall.set_empty_text(
             "No callers yet.\n\nInvite a caller with Callers ▸ Invite caller… (Ctrl+I): "
             "their video appears here when they agree."
@@ -180,6 +203,9 @@ class WallWindow(QMainWindow):
         self.layout_actions = [layouts.menuAction(), *group.actions()]
         self._add(view, "&Spotlight selected tile", "Return", self.wall.toggle_spotlight)
         self._add(view, "&Listen to selected tile", "M", self.wall.toggle_listening)
+        self.bodycam_action = self._add(
+            view, "&Open / close selected body cam…", "O", self.toggle_selected_bodycam
+        )
         self._add(view, "&Full screen", "F11", self.toggle_full_screen)
         self.map_action = self.map_dock.toggleViewAction()
         self.map_action.setText("&Map")
@@ -230,19 +256,139 @@ class WallWindow(QMainWindow):
             access.gate(action, Permission.MANAGE_LAYOUTS)
 
     def _offer(self) -> None:
-        """After a sign-in, sign-out or lock: live pictures only for a role that watches."""
-        assert self.access is not None
-        person = self.access.session.person
-        watching = person.may(Permission.WATCH_FEEDS)
+        """After a sign-in, sign-out or lock: live pictures only for a role that watches,
+        body cams shuttered again for anyone new, the wall's controls for who may."""
+        person = self._person()
+        locked = self._locked()
+        viewer = None if person is None else (person.user, person.how.value, locked)
+        if viewer != self._viewer:
+            # Opened for one person's stated reason: never carried over to the next, nor
+            # left open while they are away from a locked window.
+            if self._viewer is not None and viewer is not None and viewer[:2] != self._viewer[:2]:
+                self._drop_review()
+            self._viewer = viewer
+            self.bodycams.close_all()
+        if self.review is not None and locked:
+            self._review_before_lock = self._review_before_lock or self.review.isVisible()
+            self.review.hide()
+        elif self.review is not None and self._review_before_lock:
+            self._review_before_lock = False
+            self.review.show()
+        watching = person is None or person.may(Permission.WATCH_FEEDS)
         self.wall.setVisible(watching)
+        self.screens.set_watching(watching)
         self._no_watching.setVisible(not watching)
-        role = person.role.value if person.role else "no role"
-        self._no_watching.setText(
-            f"{person.label}: live feeds are not part of this role ({role})."
-            + ("\n\nEvidence ▸ Review clips… (Ctrl+R)" if person.may(Permission.REVIEW) else "")
+        if person is not None:
+            role = person.role.value if person.role else "no role"
+            self._no_watching.setText(
+                f"{person.label}: live feeds are not part of this role ({role})."
+                + ("\n\nEvidence ▸ Review clips… (Ctrl+R)" if person.may(Permission.REVIEW) else "")
+            )
+        may_open = self.bodycams.may_open() and not self._locked()
+        for wall in self.screens.walls:
+            wall.offers_opening = may_open
+        self.bodycam_action.setVisible(may_open)
+        self.bodycam_action.setEnabled(may_open)
+        self.wall_menus.allow(
+            not self._locked() and (person is None or person.may(Permission.MANAGE_LAYOUTS))
         )
-        if not watching and self.review is not None:
-            self.review.setVisible(person.may(Permission.REVIEW))
+        self._bodycams_changed()
+
+    # -- who is here, and what is on view to them ------------------------------------------
+
+    def _person(self) -> Person | None:
+        """Who is at the window (None: a wall shown with no session, as in a test)."""
+        return self.access.session.person if self.access is not None else None
+
+    def _locked(self) -> bool:
+        return self.access is not None and self.access.session.locked
+
+    def _actor(self) -> str | None:
+        """Whose name goes on what this window logs: the signed-in account's."""
+        person = self._person()
+        return person.user if person is not None else None
+
+    def _hook(self, wall: Wall) -> None:
+        """One screen's wall into the window: selection to the map, sound, body cams,
+        viewings, and a caller's end from its tile."""
+        wall.selection_changed.connect(
+            lambda feed: self.map.select(feed.name if feed is not None else None)
+        )
+        wall.listening_changed.connect(self._listening)
+        wall.feed_shown.connect(self._feed_shown)
+        wall.feed_taken_off.connect(lambda _: self._sync_soon())
+        wall.open_requested.connect(self.bodycams.ask)
+        wall.close_requested.connect(lambda feed: self.bodycams.close(feed.name))
+        if self.callers is not None and wall is not self.wall:
+            self.callers.watch(wall)
+
+    def _feed_shown(self, feed: Feed) -> None:
+        # At once, before the tile's first paint: a new body cam never shows a picture.
+        tile = next((t for t in self.screens.tiles() if t.feed is feed), None)
+        if tile is not None:
+            self.bodycams.shutter([tile])
+        self._sync_soon()
+
+    def _listening(self, feed: Feed | None) -> None:
+        """One feed heard at a time across every screen."""
+        if feed is not None:
+            for tile in self.screens.tiles():
+                if tile.feed is not feed and tile.feed.audio.listening:
+                    tile.feed.audio.set_listening(False)
+                    tile.update()
+            self.audio.play(feed)
+        elif self.audio.feed is None or not self.audio.feed.audio.listening:
+            self.audio.play(None)
+
+    def _bodycams_changed(self) -> None:
+        tiles = self.screens.tiles()
+        self.bodycams.forget_missing(tile.feed.name for tile in tiles)
+        self.bodycams.shutter(tiles)
+        heard = self.audio.feed
+        if heard is not None and any(t.feed is heard and t.shutter for t in tiles):
+            wall = self.screens.wall_of(heard.name)
+            if wall is not None:
+                wall.set_listening(None)
+        self._sync_soon()
+
+    def _sync_soon(self) -> None:
+        """Viewings follow the wall once the event in hand is over: a tile moved from one
+        screen to another is still on view, and writes nothing."""
+        if not self._sync_pending:
+            self._sync_pending = True
+            QTimer.singleShot(0, self._sync_viewings)
+
+    def _sync_viewings(self) -> None:
+        self._sync_pending = False
+        if self.viewing is None:
+            return
+        person = self._person()
+        if person is not None and not person.may(Permission.WATCH_FEEDS):
+            self.viewing.show_only([])
+            return
+        actor = person.user if person is not None else self.viewing.actor
+        wanted = []
+        for tile in self.screens.tiles():
+            if tile.shutter is not None:
+                continue
+            opened = self.bodycams.open.get(tile.feed.name)
+            if opened is not None:
+                wanted.append(Viewing(tile.feed, opened.person or actor, opened.reason.details()))
+            else:
+                wanted.append(Viewing(tile.feed, actor))
+        self.viewing.show_only(wanted)
+
+    def toggle_selected_bodycam(self) -> None:
+        """O: open the selected body cam (asking why), or close it if open."""
+        tile = self.wall.selected
+        if tile is None:
+            self._say("Select a body cam's tile first")
+        elif tile.feed.kind is not FeedKind.BODYCAM:
+            self._say(f"{tile.feed.name} is not a body cam: it needs no reason to watch")
+        elif tile.feed.name in self.bodycams.open:
+            self.bodycams.close(tile.feed.name)
+        else:
+            self.bodycams.ask(tile.feed)
 
     def show_review(self) -> QWidget | None:
         """Open (or bring forward) the Review window: a window of its own, so forensic
@@ -250,7 +396,7 @@ class WallWindow(QMainWindow):
         if self._open_review is None:
             return None
         if self.review is None:
-            self.review = self._open_review(self)
+            self.review = self._open_review(self, actor=self._actor())
         self.review.show()
         self.review.raise_()
         return self.review
@@ -279,12 +425,25 @@ class WallWindow(QMainWindow):
         self.addAction(action)
         return action
 
+    def _drop_review(self) -> None:
+        """The Review window is the person's: it closes when they go (its open clip's
+        viewing ends under their name), and the next person opens their own."""
+        if self.review is None:
+            return
+        finish = getattr(self.review, "finish", None)
+        if finish is not None:
+            finish()
+        self.review.close()
+        self.review.deleteLater()
+        self.review = None
+
     def spotlight_feed(self, name: str) -> None:
-        """A marker on the map was tapped: select its tile and give it the wall."""
-        tile = next((tile for tile in self.wall.tiles if tile.feed.name == name), None)
-        if tile is not None:
-            self.wall.select(tile)
-            self.wall.set_spotlight(tile)
+        """A marker on the map was tapped: select its tile and give it its screen."""
+        wall = self.screens.wall_of(name)
+        tile = wall.tile_of(name) if wall is not None else None
+        if wall is not None and tile is not None:
+            wall.select(tile)
+            wall.set_spotlight(tile)
 
     def _alert_chosen(self, name: str) -> None:
         self.spotlight_feed(name)
@@ -304,16 +463,21 @@ class WallWindow(QMainWindow):
             self.showFullScreen()
 
     def _save_state(self, *_: object) -> None:
-        if self._state_file is not None:
+        if self._state_file is not None and hasattr(self, "screens"):
             panels = bytes(self.saveState().toBase64().data()).decode("ascii")
-            WallState(self.wall.layout_name, self.wall.order, panels).save(self._state_file)
+            state = WallState(panels=panels, current_preset=self.screens.current_preset)
+            state.presets = self.screens.presets.presets
+            state.with_plan(self.screens.plan()).save(self._state_file)
 
     def _update_status(self) -> None:
         now = time.monotonic()
+        tiles = self.screens.tiles()
         # Every feed on the wall, not just those shown: one missing is resolved as gone.
-        self.alert_watcher.check([tile.feed for tile in self.wall.tiles], now)
-        states = Counter(tile.feed.state(now) for tile in self.wall.tiles)
-        parts = [f"{len(self.wall.tiles)} feeds"]
+        self.alert_watcher.check([tile.feed for tile in tiles], now)
+        states = Counter(tile.feed.state(now) for tile in tiles)
+        parts = [f"{len(tiles)} feeds"]
+        if self.screens.count > 1:
+            parts[0] += f" on {self.screens.count} screens"
         for state in (
             FeedState.LIVE,
             FeedState.STALLED,
@@ -330,15 +494,18 @@ class WallWindow(QMainWindow):
         self._counts.setText("  ·  ".join(parts))
         self._show_recording_alert()
         heard = self.audio.feed
+        preset = self.screens.current_preset
         self._where.setText(
             f"layout {self.wall.layout_name}  ·  "
+            + (f"preset {preset}  ·  " if preset else "")
             + (f"listening: {heard.name}" if heard else "all muted")
         )
 
     def _show_recording_alert(self) -> None:
         """Evidence being lost is never a quiet absence: every feed whose recording has
         stopped for good is named in red, with the first one's reason."""
-        stopped = [t.feed for t in self.wall.tiles if t.feed.recording_stopped is not None]
+        tiles = self.screens.tiles()
+        stopped = [t.feed for t in tiles if t.feed.recording_stopped is not None]
         if not stopped:
             self._alert.hide()
             return
@@ -350,18 +517,19 @@ class WallWindow(QMainWindow):
         )
         self._alert.show()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self.screens.show()  # the further screens' windows come with the supervisor's
+
     def closeEvent(self, event: QCloseEvent) -> None:
         self._save_state()
+        self.screens.close()
         if self.viewing is not None:
             self.viewing.close()
         if self.access is not None:
             self.access.close()
-        if self.review is not None:
-            # The Review window's open clip: its viewing ends now, not on a worker that
-            # may never run again once the application quits.
-            finish = getattr(self.review, "finish", None)
-            if finish is not None:
-                finish()
-            self.review.close()
+        # The Review window's open clip: its viewing ends now, not on a worker that may
+        # never run again once the application quits.
+        self._drop_review()
         self.audio.play(None)
         super().closeEvent(event)

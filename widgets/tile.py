@@ -8,6 +8,11 @@ takes from the feed's latest-frame slot when the wall tells it a picture came.
 A caller's tile also says which incident the caller belongs to and, once their phone has
 sent a position, how good and how old that fix is: an operator sending help to a map pin
 needs to know the pin may be a minute old.
+
+A body cam's tile is shuttered until someone opens it for a stated reason: it shows what
+the feed is and how it is, never its picture, and takes no pictures from the feed (the
+decode thread stops converting for it). Opened, it shows the reason over the picture, so
+everyone in the room can see why it is on the wall.
 """
 
 from __future__ import annotations
@@ -127,6 +132,10 @@ class Tile(QWidget):
         self._delay_ms: float | None = None
         self._overlay_key: tuple[object, ...] = ()
         self._overlay: QPixmap | None = None
+        self.shutter: tuple[str, ...] | None = None
+        """While set, the lines shown instead of the picture (a body cam not opened)."""
+        self.reason: str | None = None
+        """Why this body cam is open, shown over its picture."""
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Ignored)
         incident = f", {feed.spec.incident}" if feed.spec.incident else ""
@@ -138,8 +147,27 @@ class Tile(QWidget):
     def show_new_picture(self) -> None:
         """Take the feed's new picture, if one came, and schedule its paint."""
         picture = self.feed.slot.take()
-        if picture is not None:
+        if picture is not None and self.shutter is None:
             self._set_picture(picture)
+            self.update()
+
+    def set_shutter(self, lines: tuple[str, ...] | None) -> None:
+        """Show these lines instead of the picture (None: show the picture again). The
+        last picture is dropped at once, so nothing of it can be painted afterwards."""
+        if lines == self.shutter:
+            return
+        self.shutter = lines
+        if lines is not None:
+            self._picture = None
+            self._image = None
+        self._announce_size()
+        self._overlay = None
+        self.update()
+
+    def set_reason(self, reason: str | None) -> None:
+        if reason != self.reason:
+            self.reason = reason
+            self._overlay = None
             self.update()
 
     def refresh(self, now: float) -> None:
@@ -189,6 +217,9 @@ class Tile(QWidget):
         event.ignore()
 
     def _announce_size(self) -> None:
+        if self.shutter is not None or not self.isVisible():
+            self.feed.set_display_size(0, 0)  # nothing to show: no conversion either
+            return
         ratio = self.devicePixelRatioF()
         self.feed.set_display_size(round(self.width() * ratio), round(self.height() * ratio))
 
@@ -272,7 +303,10 @@ class Tile(QWidget):
             pixmap.fill(Qt.GlobalColor.transparent)
             painter = QPainter(pixmap)
             rect = self.rect()
-            self._paint_status(painter, rect, state, now, has_picture=self._image is not None)
+            if self.shutter is not None:
+                self._paint_shutter(painter, rect, self.shutter)
+            else:
+                self._paint_status(painter, rect, state, now, has_picture=self._image is not None)
             self._paint_header(painter, rect, state, now)
             self._paint_footer(painter, rect, state)
             self._paint_frame(painter, rect)
@@ -429,6 +463,15 @@ class Tile(QWidget):
             self._paint_footer_box(
                 painter, rect.x() + round(4 * s), bottom, "  ·  ".join(parts), theme.TEXT_DIM
             )
+        if self.reason is not None:
+            self._paint_footer_box(
+                painter,
+                rect.x() + round(4 * s),
+                bottom,
+                f"Reason: {self.reason}",
+                theme.WARNING,
+                bold=True,
+            )
         if self.feed.audio.present:
             self._paint_meter_label(painter, s)
 
@@ -521,6 +564,29 @@ class Tile(QWidget):
         if len(lines) > 1:
             painter.setFont(self._font(9 * s))
             painter.setPen(theme.TEXT)
+            body = QRectF(
+                rect.x() + 8, centre.y() + 2, rect.width() - 16, rect.height() / 2 - 30 * s
+            )
+            painter.drawText(
+                body,
+                Qt.AlignmentFlag.AlignHCenter
+                | Qt.AlignmentFlag.AlignTop
+                | Qt.TextFlag.TextWordWrap,
+                "\n".join(lines[1:]),
+            )
+
+    def _paint_shutter(self, painter: QPainter, rect: QRect, lines: tuple[str, ...]) -> None:
+        """A closed body cam: its first line large, the rest (how to open it, or who may)
+        beneath, on the tile's plain background."""
+        s = self._scale()
+        centre = rect.center()
+        painter.setPen(theme.TEXT)
+        painter.setFont(self._font(14 * s, bold=True))
+        head = QRectF(rect.x(), centre.y() - 32 * s, rect.width(), 30 * s)
+        painter.drawText(head, Qt.AlignmentFlag.AlignCenter, lines[0])
+        if len(lines) > 1:
+            painter.setFont(self._font(9 * s))
+            painter.setPen(theme.TEXT_DIM)
             body = QRectF(
                 rect.x() + 8, centre.y() + 2, rect.width() - 16, rect.height() / 2 - 30 * s
             )

@@ -82,6 +82,10 @@ class Wall(QWidget):
     """A feed's tile was taken off the wall."""
     escape_pressed = Signal()
     """Esc with nothing of the wall's own to undo (no spotlight): the window's to use."""
+    open_requested = Signal(object)
+    """Open this shuttered feed's tile (a body cam): the app asks for the reason."""
+    close_requested = Signal(object)
+    """Close this opened body cam's tile again: the app ends its viewing."""
 
     def __init__(
         self, feeds: Sequence[Feed], layout: str = "auto", parent: QWidget | None = None
@@ -96,6 +100,8 @@ class Wall(QWidget):
         self._dragging = False
         self._hover: Tile | None = None
         self._empty_text = "No feeds"
+        self.offers_opening = False
+        """Whether the tile menu offers to open a shuttered tile (the role may)."""
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setMinimumSize(320, 180)
@@ -207,6 +213,19 @@ class Wall(QWidget):
         self._place_tiles()
         self.order_changed.emit(self.order)
 
+    def arrange(self, names: list[str]) -> None:
+        """Put the tiles in this order of feed names (a preset); tiles not named follow in
+        their present order."""
+        rank = {name: i for i, name in enumerate(names)}
+        order = sorted(self.tiles, key=lambda t: rank.get(t.feed.name, len(rank)))
+        if order != self.tiles:
+            self.tiles = order
+            self._place_tiles()
+            self.order_changed.emit(self.order)
+
+    def tile_of(self, feed_name: str) -> Tile | None:
+        return next((tile for tile in self.tiles if tile.feed.name == feed_name), None)
+
     def set_spotlight(self, tile: Tile | None) -> None:
         """Show one tile across the whole wall, or (None) go back to the layout."""
         self._spotlight = tile
@@ -226,6 +245,8 @@ class Wall(QWidget):
             if other is not tile and other.feed.audio.listening:
                 other.feed.audio.set_listening(False)
                 other.update()
+        if tile is not None and tile.shutter is not None:
+            tile = None  # a closed body cam is not heard either
         if tile is not None:
             tile.feed.audio.set_listening(True)
             tile.update()
@@ -265,10 +286,21 @@ class Wall(QWidget):
         if feed.audio.listening:
             listen = menu.addAction("Mute")
             listen.triggered.connect(on_wall(lambda _: self.set_listening(None)))
-        else:
+            listen.setObjectName("listen")
+        elif tile.shutter is None:
             listen = menu.addAction("Listen")
             listen.triggered.connect(on_wall(self.set_listening))
-        listen.setObjectName("listen")
+            listen.setObjectName("listen")
+        if tile.shutter is not None and self.offers_opening:
+            menu.addSeparator()
+            opening = menu.addAction("Open body cam…")
+            opening.setObjectName("open")
+            opening.triggered.connect(lambda: self.open_requested.emit(feed))
+        elif tile.reason is not None:
+            menu.addSeparator()
+            closing = menu.addAction("Close body cam")
+            closing.setObjectName("close")
+            closing.triggered.connect(lambda: self.close_requested.emit(feed))
         if feed.can_end:
             menu.addSeparator()
             if feed.state() in (FeedState.ENDED, FeedState.FAILED):

@@ -14,8 +14,10 @@ from pathlib import Path
 from typing import Any
 
 from app import config as config_module
+from app.access import Person
 from app.config import GatewaySettings
 from app.control import ControlServer
+from app.control_desk import Command, ControlDesk
 from app.feeds import FeedService
 from app.gateway.service import GatewayService
 from app.logs import setup_logging
@@ -35,9 +37,7 @@ def serve(config_path: Path | None, base_dir: Path | None, *, verbose: bool = Fa
     service = GatewayService(settings, config.sms if config else SmsSettings(), base, feeds)
     started_at = time.time()
 
-    def handle(request: dict[str, Any]) -> dict[str, Any]:
-        if request.get("cmd") != "status":
-            raise ValueError(f"unknown command {request.get('cmd')!r}")
+    def status(request: dict[str, Any], person: Person) -> dict[str, Any]:
         now = time.monotonic()
         return {
             "pid": os.getpid(),
@@ -54,7 +54,9 @@ def serve(config_path: Path | None, base_dir: Path | None, *, verbose: bool = Fa
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        control = ControlServer(base.control_socket, handle)
+        desk = ControlDesk(base.database)
+        desk.add("status", Command(None, "vigil status", status))
+        control = ControlServer(base.control_socket, desk.handle)
         await control.start()
         feeds.start()
         try:

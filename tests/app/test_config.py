@@ -67,6 +67,9 @@ def test_good_config_reads_feeds_and_layout(tmp_path: Path) -> None:
             "unique",
         ),
         ('[wall]\n\nlayout = "7+1"\n', 3, "wall.layout", "unknown layout"),
+        ("[wall]\nscreens = 0\n", 2, "wall.screens", '"all"'),
+        ('[wall]\nscreens = "both"\n', 2, "wall.screens", "1 to 16"),
+        ("[wall]\nscreen = 2\n", 2, "wall.screen", "unknown wall setting"),
         (
             '[[feeds]]\nname = "A"\nurl = "udp://127.0.0.1:1"\nrul = "typo"\n',
             4,
@@ -186,3 +189,10 @@ def test_map_must_be_a_table() -> None:
     with pytest.raises(ConfigError) as caught:
         parse('map = "york"\n')
     assert (caught.value.key, caught.value.line) == ("map", 1)
+
+
+def test_wall_screens_all_a_number_or_one_by_default() -> None:
+    """`[wall] screens`: "all" → None (every screen), 3 → 3, absent → 1 (the primary)."""
+    assert parse('[wall]\nscreens = "all"\n').screens is None
+    assert parse("[wall]\nscreens = 3\n").screens == 3
+    assert parse('[wall]\nlayout = "auto"\n').screens == 1

@@ -152,28 +152,33 @@ def test_a_refused_edit_is_shown_and_keeps_what_was_typed(qtbot: QtBot, window: 
 def test_viewing_is_logged_from_tile_shown_to_tile_gone(
     qtbot: QtBot, tmp_path: Path, db_path: Path
 ) -> None:
-    """In: a wall opened with two feeds, a third added, the first taken off, then the
-    window closed. Out: custody holds view_opened for each feed as its tile appeared (with
-    kind, workstation and the OS user) and one view_closed each, with seconds watched."""
+    """In: a wall opened with three feeds (a body cam among them), a fourth added, the
+    first taken off, then the window closed. Out: custody holds view_opened for each feed as
+    its tile appeared (with kind, workstation and the OS user) and one view_closed each, with
+    seconds watched; the body cam, shuttered until opened for a reason, never had a viewing."""
     feeds = [
-        Feed(FeedSpec("BWV-4521", FeedKind.BODYCAM, "udp://127.0.0.1:9")),
+        Feed(FeedSpec("Cam 7", FeedKind.CAMERA, "udp://127.0.0.1:9")),
         Feed(FeedSpec("Drone Alpha", FeedKind.DRONE, "udp://127.0.0.1:9")),
+        Feed(FeedSpec("BWV-4521", FeedKind.BODYCAM, "udp://127.0.0.1:9")),
     ]
     win = WallWindow(feeds, state_file=tmp_path / "wall.json", database=db_path)
     qtbot.addWidget(win)
+    qtbot.wait(20)  # viewings follow the wall once the event in hand is over
     late = Feed(FeedSpec("Caller 1", FeedKind.CALLER, "webrtc:x", incident="INC-9"))
     win.wall.add_feed(late)
+    qtbot.wait(20)
     win.wall.remove_feed(feeds[0])
+    qtbot.wait(20)
     win.close()
     assert win.viewing is not None
     assert win.viewing.errors == 0
     _, custody = book(db_path)
     seen = [(e.action, e.subject) for e in custody.entries()]
     assert seen == [
-        (CustodyAction.VIEW_OPENED, "BWV-4521"),
+        (CustodyAction.VIEW_OPENED, "Cam 7"),
         (CustodyAction.VIEW_OPENED, "Drone Alpha"),
         (CustodyAction.VIEW_OPENED, "Caller 1"),
-        (CustodyAction.VIEW_CLOSED, "BWV-4521"),
+        (CustodyAction.VIEW_CLOSED, "Cam 7"),
         (CustodyAction.VIEW_CLOSED, "Drone Alpha"),
         (CustodyAction.VIEW_CLOSED, "Caller 1"),
     ]
@@ -181,5 +186,5 @@ def test_viewing_is_logged_from_tile_shown_to_tile_gone(
     assert opened.details_dict["kind"] == "caller"
     assert opened.details_dict["incident"] == "INC-9"
     assert opened.actor == win.viewing.actor
-    assert isinstance(custody.entries("BWV-4521")[1].details_dict["seconds"], float)
+    assert isinstance(custody.entries("Cam 7")[1].details_dict["seconds"], float)
     assert custody.verify() is None

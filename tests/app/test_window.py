@@ -180,7 +180,7 @@ def test_evidence_review_opens_one_review_window_and_closes_with_the_wall(
         feeds(),
         state_file=tmp_path / "wall.json",
         database=base.database,
-        open_review=lambda parent: open_review(base, parent),
+        open_review=lambda parent, actor=None: open_review(base, parent, actor=actor),
     )
     qtbot.addWidget(window)
     window.show()

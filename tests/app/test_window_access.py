@@ -39,7 +39,7 @@ def wall(
         feeds,
         state_file=tmp_path / "wall.json",
         database=base.database,
-        open_review=lambda parent: open_review(base, parent),
+        open_review=lambda parent, actor=None: open_review(base, parent, actor=actor),
         session=Session(book, AccessSettings(idle_lock_minutes=minutes)),
     )
     qtbot.addWidget(window)
