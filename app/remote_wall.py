@@ -31,6 +31,11 @@ def serve_wall(desk: ControlDesk, window: WallWindow) -> None:
         screens.apply_preset(name)
         return {"said": f"wall preset {name!r} applied", **screens.describe()}
 
+    def save(request: dict[str, Any], person: Person) -> dict[str, Any]:
+        saved = screens.save_preset(_text(request, "name"))
+        number = screens.presets.names.index(saved.name) + 1
+        return {"said": f"wall saved as preset {number}, {saved.name!r} (Ctrl+{number})"}
+
     def layout(request: dict[str, Any], person: Person) -> dict[str, Any]:
         number = _screen(request)
         screens.set_layout(number, _text(request, "layout"))
@@ -63,6 +68,7 @@ def serve_wall(desk: ControlDesk, window: WallWindow) -> None:
     layouts = Permission.MANAGE_LAYOUTS
     desk.add("wall", Command(Permission.WATCH_FEEDS, "vigil wall show", show))
     desk.add("wall-preset", Command(layouts, "vigil wall preset", preset))
+    desk.add("wall-save", Command(layouts, "vigil wall save", save))
     desk.add("wall-layout", Command(layouts, "vigil wall layout", layout))
     desk.add("wall-send", Command(layouts, "vigil wall send", send))
     desk.add("bodycam-open", Command(Permission.OPEN_BODYCAMS, "vigil wall open", open_bodycam))

@@ -9,6 +9,7 @@ Each action sends one request:
 
 - `vigil wall [show] [--json]`: `{"cmd": "wall"}`
 - `vigil wall preset NAME`: `{"cmd": "wall-preset", "name"}`
+- `vigil wall save NAME`: `{"cmd": "wall-save", "name"}` (the wall as it is, as a preset)
 - `vigil wall layout LAYOUT [--screen N]`: `{"cmd": "wall-layout", "layout", "screen"}`
 - `vigil wall send FEED --screen N`: `{"cmd": "wall-send", "feed", "screen"}`
 - `vigil wall open FEED --reason TEXT --incident REF [--detail TEXT]`:
@@ -49,7 +50,7 @@ def add_wall_parser(
     """`vigil wall ACTION`: show (the default), preset, layout, send, open, close."""
     wall = commands.add_parser(
         "wall",
-        help="drive the running instance's wall: show, preset, layout, send, open, close",
+        help="drive the running instance's wall: show, preset, save, layout, send, open, close",
         description="Drive the wall of the running instance (the one on --base-dir); "
         "`vigil wall` alone shows it. Exit status 1: the instance refused the request as "
         "given; 3: no instance runs; 4: your role does not allow the action.",
@@ -61,6 +62,10 @@ def add_wall_parser(
     show.add_argument("--json", action="store_true", help="print the instance's answer as JSON")
     preset = actions.add_parser("preset", parents=[common], help="call up a saved preset")
     preset.add_argument("name", metavar="NAME", help="the preset's name")
+    save = actions.add_parser(
+        "save", parents=[common], help="save the whole wall as it is now as a preset"
+    )
+    save.add_argument("name", metavar="NAME", help="the preset's name (same name: replaced)")
     layout = actions.add_parser("layout", parents=[common], help="set a screen's layout")
     layout.add_argument("layout", metavar="LAYOUT", help='"auto", "3x3", "1+5", ...')
     layout.add_argument(
@@ -104,6 +109,8 @@ def wall_request(args: argparse.Namespace) -> dict[str, Any]:
         return {"cmd": "wall"}
     if action == "preset":
         return {"cmd": "wall-preset", "name": args.name}
+    if action == "save":
+        return {"cmd": "wall-save", "name": args.name}
     if action == "layout":
         return {"cmd": "wall-layout", "layout": args.layout, "screen": args.screen}
     if action == "send":

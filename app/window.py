@@ -360,6 +360,8 @@ class WallWindow(QMainWindow):
 
     def _sync_viewings(self) -> None:
         self._sync_pending = False
+        # A body cam whose feed went is closed: back later, it needs a reason again.
+        self.bodycams.forget_missing(tile.feed.name for tile in self.screens.tiles())
         if self.viewing is None:
             return
         person = self._person()
