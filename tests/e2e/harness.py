@@ -13,6 +13,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+SCREENS = Path(__file__).parents[1] / "screens.json"
+"""tests/conftest.py's two virtual screens, for the program under test too."""
+
 
 def vigil(
     *args: str | Path, timeout: float = 60, stdin: str | None = None
@@ -30,8 +33,10 @@ def vigil(
 
 
 def _env() -> dict[str, str]:
+    """The offscreen platform with the in-process tests' two virtual 1920x1080 screens,
+    WALL-1 and WALL-2 (tests/screens.json), so a wall set to span every screen spans two."""
     env = dict(os.environ)
-    env["QT_QPA_PLATFORM"] = "offscreen"
+    env["QT_QPA_PLATFORM"] = f"offscreen:configfile={SCREENS}"
     return env
 
 
