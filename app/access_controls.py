@@ -75,7 +75,7 @@ class AccessControls(QObject):
     def apply(self) -> None:
         """Show who is here and offer exactly what they may use (after any change)."""
         person = self.session.person
-        self.who.setText(f"👤 {person.label}")
+        self.who.setText(f"Signed in: {person.label}")
         self.banner.show_text(person.banner)
         for action, permission in self._gated:
             self._show(action, permission)

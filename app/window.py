@@ -26,11 +26,13 @@ from app.gateway.service import GatewayService
 from app.links import CallerLink, LinkState
 from app.map_service import MapView
 from app.map_setup import map_setup
+from app.on_view import OnView
 from app.roles import Permission
 from app.session import Session
 from app.tagging import DEFAULT_TAG_SECONDS, TagDesk
-from app.viewing import Viewing, ViewingLog
+from app.viewing import ViewingLog
 from app.wall_menus import WallMenus
+from app.wall_plan import ScreenPlan
 from app.wall_screens import WallScreens
 from app.wall_state import WallState, ordered
 from media.feed import Feed, FeedKind, FeedState
@@ -73,7 +75,8 @@ class WallWindow(QMainWindow):
         self.screens = WallScreens(
             self.wall,
             list(screens) or [self.screen()],
-            plan=saved.plan,
+            # Screen 1 as the window's wall is now: the saved layout, else the config's.
+            plan=saved.plan.with_screen(0, ScreenPlan(self.wall.layout_name, tuple(names))),
             presets=saved.presets,
             current_preset=saved.current_preset,
             parent=self,
@@ -81,7 +84,6 @@ class WallWindow(QMainWindow):
         self.screens.changed.connect(self._save_state)
         # Body cams are shuttered until opened for a stated reason (before the first paint).
         self.bodycams = BodycamDesk(self._person, self)
-        self.bodycams.changed.connect(self._bodycams_changed)
         self._review_before_lock = False
         self._viewer: tuple[str, str, bool] | None = None
         """Who is at the window: (user, how, locked); any change shutters every body cam."""
@@ -146,7 +148,9 @@ class WallWindow(QMainWindow):
             self.wall.escape_pressed.connect(self.tags.drop_marks)
         # Who saw which feed, and for how long, goes into the custody log.
         self.viewing = ViewingLog(database) if database is not None else None
-        self._sync_pending = False
+        self.on_view = OnView(
+            self.screens, self.bodycams, self.viewing, self.audio, person=self._person, parent=self
+        )
         for wall in self.screens.walls:
             self._hook(wall)
         self._open_review = open_review
@@ -292,7 +296,7 @@ class WallWindow(QMainWindow):
         self.wall_menus.allow(
             not self._locked() and (person is None or person.may(Permission.MANAGE_LAYOUTS))
         )
-        self._bodycams_changed()
+        self.on_view.refresh()
 
     # -- who is here, and what is on view to them ------------------------------------------
 
@@ -309,76 +313,13 @@ class WallWindow(QMainWindow):
         return person.user if person is not None else None
 
     def _hook(self, wall: Wall) -> None:
-        """One screen's wall into the window: selection to the map, sound, body cams,
-        viewings, and a caller's end from its tile."""
+        """One screen's wall into the window: selection to the map, a caller's end from
+        its tile (the rest of what a wall does is on view: app/on_view.py)."""
         wall.selection_changed.connect(
             lambda feed: self.map.select(feed.name if feed is not None else None)
         )
-        wall.listening_changed.connect(self._listening)
-        wall.feed_shown.connect(self._feed_shown)
-        wall.feed_taken_off.connect(lambda _: self._sync_soon())
-        wall.open_requested.connect(self.bodycams.ask)
-        wall.close_requested.connect(lambda feed: self.bodycams.close(feed.name))
         if self.callers is not None and wall is not self.wall:
             self.callers.watch(wall)
-
-    def _feed_shown(self, feed: Feed) -> None:
-        # At once, before the tile's first paint: a new body cam never shows a picture.
-        tile = next((t for t in self.screens.tiles() if t.feed is feed), None)
-        if tile is not None:
-            self.bodycams.shutter([tile])
-        self._sync_soon()
-
-    def _listening(self, feed: Feed | None) -> None:
-        """One feed heard at a time across every screen."""
-        if feed is not None:
-            for tile in self.screens.tiles():
-                if tile.feed is not feed and tile.feed.audio.listening:
-                    tile.feed.audio.set_listening(False)
-                    tile.update()
-            self.audio.play(feed)
-        elif self.audio.feed is None or not self.audio.feed.audio.listening:
-            self.audio.play(None)
-
-    def _bodycams_changed(self) -> None:
-        tiles = self.screens.tiles()
-        self.bodycams.forget_missing(tile.feed.name for tile in tiles)
-        self.bodycams.shutter(tiles)
-        heard = self.audio.feed
-        if heard is not None and any(t.feed is heard and t.shutter for t in tiles):
-            wall = self.screens.wall_of(heard.name)
-            if wall is not None:
-                wall.set_listening(None)
-        self._sync_soon()
-
-    def _sync_soon(self) -> None:
-        """Viewings follow the wall once the event in hand is over: a tile moved from one
-        screen to another is still on view, and writes nothing."""
-        if not self._sync_pending:
-            self._sync_pending = True
-            QTimer.singleShot(0, self._sync_viewings)
-
-    def _sync_viewings(self) -> None:
-        self._sync_pending = False
-        # A body cam whose feed went is closed: back later, it needs a reason again.
-        self.bodycams.forget_missing(tile.feed.name for tile in self.screens.tiles())
-        if self.viewing is None:
-            return
-        person = self._person()
-        if person is not None and not person.may(Permission.WATCH_FEEDS):
-            self.viewing.show_only([])
-            return
-        actor = person.user if person is not None else self.viewing.actor
-        wanted = []
-        for tile in self.screens.tiles():
-            if tile.shutter is not None:
-                continue
-            opened = self.bodycams.open.get(tile.feed.name)
-            if opened is not None:
-                wanted.append(Viewing(tile.feed, opened.person or actor, opened.reason.details()))
-            else:
-                wanted.append(Viewing(tile.feed, actor))
-        self.viewing.show_only(wanted)
 
     def toggle_selected_bodycam(self) -> None:
         """O: open the selected body cam (asking why), or close it if open."""

@@ -1,0 +1,66 @@
+"""Writes the README's pictures of the supervisor's wall: `python -m tests.screenshots`.
+
+The real instance (the demo feeds, recording, the map) on Qt's offscreen platform with the
+two virtual screens of tests/screens.json and `[wall] screens = "all"`: the drones and two
+callers sent to screen 2 in 2x2, one body cam opened for a stated reason, the rest shuttered. It writes
+docs/supervisor-wall.png (screen 1, the supervisor's window) and docs/wall-screen-2.png.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+DOCS = HERE.parent / "docs"
+
+
+def main() -> int:
+    os.environ["QT_QPA_PLATFORM"] = f"offscreen:configfile={HERE / 'screens.json'}"
+    os.environ.setdefault("QT_QUICK_BACKEND", "software")
+    from PySide6.QtCore import QTimer
+
+    from app.bodycam import stated_reason
+    from app.instance import Options, _compose
+
+    work = Path(tempfile.mkdtemp(prefix="vigil-shots-"))
+    config = work / "vigil.toml"
+    config.write_text('[wall]\nscreens = "all"\nlayout = "3x3"\n', encoding="utf-8")
+    _, app, instance, window = _compose(
+        Options(config=config, base_dir=work / "base", demo=True), offscreen=True
+    )
+    instance.start()
+    window.show()
+
+    def arrange() -> None:
+        screens = window.screens
+        for name in ("Drone Alpha", "Drone Bravo", "Caller · Priya N", "Caller · Tom H"):
+            screens.send(name, 2)
+        screens.set_layout(2, "2x2")
+        tile = window.wall.tile_of("BWV-4533")
+        assert tile is not None
+        window.bodycams.open_for(
+            tile.feed, stated_reason("Officer asked for support", "", "INC-0412")
+        )
+        screens.save_preset("Incident 0412")
+
+    def take() -> None:
+        window.grab().save(str(DOCS / "supervisor-wall.png"), "PNG")
+        window.screens.windows[0].grab().save(str(DOCS / "wall-screen-2.png"), "PNG")
+        app.quit()
+
+    QTimer.singleShot(3000, arrange)
+    QTimer.singleShot(9000, take)
+    try:
+        app.exec()
+    finally:
+        window.close()
+        instance.stop()
+    print(f"wrote {DOCS / 'supervisor-wall.png'} and {DOCS / 'wall-screen-2.png'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
