@@ -14,7 +14,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import QWidget
 
 from app.access import Person
@@ -40,9 +40,16 @@ class BodycamDesk(QObject):
     changed = Signal()
     """A body cam was opened or closed: the window re-shutters tiles and logs viewings."""
 
-    def __init__(self, person: Callable[[], Person | None], parent: QWidget) -> None:
+    def __init__(
+        self,
+        person: Callable[[], Person | None],
+        parent: QWidget,
+        *,
+        locked: Callable[[], bool] = lambda: False,
+    ) -> None:
         super().__init__(parent)
         self._person = person
+        self._locked = locked
         self._parent = parent
         self.open: dict[str, OpenBodycam] = {}
         """Feed name → why it is open, and for whom."""
@@ -50,15 +57,14 @@ class BodycamDesk(QObject):
 
     def may_open(self) -> bool:
         person = self._person()
-        return person is None or person.may(Permission.OPEN_BODYCAMS)
+        return not self._locked() and (person is None or person.may(Permission.OPEN_BODYCAMS))
 
     def ask(self, feed: Feed) -> ReasonDialog | None:
         """Ask for the reason to open `feed` (never modal to the wall: `open()`); None when
         the person may not open body cams or the feed is not a closed body cam."""
         if not is_bodycam(feed) or feed.name in self.open or not self.may_open():
             return None
-        if self.dialog is not None:
-            self.dialog.close()
+        self.drop_dialog()
         person = self._person()
         dialog = ReasonDialog(
             feed.name,
@@ -68,9 +74,12 @@ class BodycamDesk(QObject):
             check=stated_reason,
             parent=self._parent,
         )
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # The statement is the asker's: if someone else is at the window by the time it
+        # comes (the dialog outlived a sign-out), it opens nothing.
         dialog.stated.connect(
-            lambda reason, detail, incident: self.open_for(
-                feed, stated_reason(reason, detail, incident)
+            lambda reason, detail, incident: self._stated(
+                feed, person, stated_reason(reason, detail, incident)
             )
         )
         dialog.finished.connect(lambda _: setattr(self, "dialog", None))
@@ -78,11 +87,34 @@ class BodycamDesk(QObject):
         dialog.open()
         return dialog
 
+    def drop_dialog(self) -> None:
+        """Close a reason dialog still asking (the person at the window changed)."""
+        if self.dialog is not None:
+            self.dialog.reject()
+            self.dialog = None
+
+    def _stated(self, feed: Feed, asker: Person | None, reason: ViewingReason) -> None:
+        if self._person() == asker:
+            self.open_for(feed, reason)
+
     def open_for(self, feed: Feed, reason: ViewingReason, person: Person | None = None) -> None:
-        """Open `feed` for `reason`, under `person` (default: who is at the window)."""
+        """Open `feed` for `reason`, under `person` (default: who is at the window).
+        ValueError when it may not be: not a body cam, the window locked, or `person` not
+        the one at the window (a body cam is opened by the person who will answer for
+        its viewing, and that person is at the wall)."""
         if not is_bodycam(feed):
             raise ValueError(f"{feed.name} is a {feed.kind.value}, not a body cam")
-        who = person or self._person()
+        here = self._person()
+        if self._locked():
+            raise ValueError("the wall's window is locked: unlock it, then open the body cam")
+        if person is not None and here is not None and person.user != here.user:
+            raise ValueError(
+                f"{here.user} is signed in at the wall; only the person at the wall opens "
+                "a body cam on it"
+            )
+        who = person or here
+        if who is not None and not who.may(Permission.OPEN_BODYCAMS):
+            raise ValueError(f"{who.user} may not open body cams")
         self.open[feed.name] = OpenBodycam(reason, who.user if who is not None else "")
         self.changed.emit()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, Qt
 from PySide6.QtGui import QAction, QActionGroup, QKeySequence
 from PySide6.QtWidgets import QInputDialog, QLineEdit, QMainWindow, QMenu
 
@@ -92,6 +92,7 @@ class WallMenus(QObject):
 
     def ask_name(self) -> QInputDialog:
         dialog = QInputDialog(self._window)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.setWindowTitle("Save wall as preset")
         dialog.setLabelText(
             "Name for this arrangement of every screen (layouts and feeds).\n"

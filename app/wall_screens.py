@@ -59,10 +59,17 @@ class WallScreens(QObject):
         self.walls: list[Wall] = [main]
         self.windows: list[ScreenWindow] = []
         self.screens = list(screens)
+        self.names = [screen.name() for screen in self.screens]
+        """Each screen's name, kept: a QScreen object dies with its screen."""
+        self.lost: set[int] = set()
+        """Screens (1-based) unplugged while running: nothing goes to them any more."""
         self.presets = PresetBook(list(presets))
         self.current_preset = current_preset
         self._shown = False
         self._watching = True
+        self._applying = False
+        main.layout_changed.connect(self._changed)
+        main.order_changed.connect(self._changed)
         for number, screen in enumerate(self.screens[1:], start=2):
             planned = plan.screens[number - 1] if len(plan.screens) >= number else ScreenPlan()
             wall = Wall([], _layout(planned.layout))
@@ -87,8 +94,10 @@ class WallScreens(QObject):
         self._watching = watching
         if not self._shown:
             return
-        for window, screen in zip(self.windows, self.screens[1:], strict=True):
-            if watching and not window.isVisible():
+        for number, (window, screen) in enumerate(
+            zip(self.windows, self.screens[1:], strict=True), start=2
+        ):
+            if watching and not window.isVisible() and number not in self.lost:
                 window.place_on(screen)
             elif not watching:
                 window.hide()
@@ -115,8 +124,22 @@ class WallScreens(QObject):
 
     def apply(self, plan: WallPlan, *, keep_preset: bool = False) -> None:
         """Arrange the whole wall as `plan` says (a preset, or the saved arrangement)."""
+        self._applying = True
+        try:
+            self._apply(plan)
+        finally:
+            self._applying = False
+        if not keep_preset:
+            self.current_preset = None
+        self._update_captions()
+        self.changed.emit()
+
+    def _apply(self, plan: WallPlan) -> None:
         by_name = {tile.feed.name: tile.feed for tile in self.tiles()}
         targets = place(list(by_name), plan, self.count)
+        for number in sorted(self.lost):  # planned for an unplugged screen: screen 1
+            targets[0] += targets[number - 1]
+            targets[number - 1] = []
         for index, wall in enumerate(self.walls):
             if index < len(plan.screens):
                 wall.set_layout(_layout(plan.screens[index].layout))
@@ -133,16 +156,10 @@ class WallScreens(QObject):
             wall.add_feed(feed)
         for wall, names in zip(self.walls, targets, strict=True):
             wall.arrange(names)
-        if not keep_preset:
-            self.current_preset = None
-        self._update_captions()
-        self.changed.emit()
 
     def set_layout(self, number: int, layout: str) -> None:
         """Screen `number` (1-based) to `layout`; ValueError names what is wrong."""
         self._wall(number).set_layout(check(layout))
-        self.current_preset = None
-        self._update_captions()
 
     def send(self, feed_name: str, number: int) -> None:
         """Move a feed's tile to screen `number` (1-based), last on it."""
@@ -157,9 +174,6 @@ class WallScreens(QObject):
         feed = tile.feed
         here.remove_feed(feed)
         target.add_feed(feed)
-        self.current_preset = None
-        self._update_captions()
-        self.changed.emit()
 
     def apply_preset(self, name: str) -> None:
         preset = self.presets.get(name)
@@ -167,7 +181,7 @@ class WallScreens(QObject):
             known = ", ".join(self.presets.names) or "none saved yet"
             raise ValueError(f"no wall preset named {name!r} (presets: {known})")
         self.apply(preset.plan)
-        self.current_preset = preset.name
+        self.current_preset = preset.name  # after apply(), which forgets any preset
         self._update_captions()
         self.changed.emit()
         log.info("wall preset %r applied", preset.name)
@@ -193,12 +207,13 @@ class WallScreens(QObject):
             "screens": [
                 {
                     "index": number,
-                    "name": screen.name(),
+                    "name": name,
                     "layout": wall.layout_name,
                     "feeds": wall.order,
+                    "unplugged": number in self.lost,
                 }
-                for number, (wall, screen) in enumerate(
-                    zip(self.walls, self.screens, strict=False), start=1
+                for number, (wall, name) in enumerate(
+                    zip(self.walls, self.names, strict=True), start=1
                 )
             ],
             "presets": self.presets.names,
@@ -213,24 +228,31 @@ class WallScreens(QObject):
                 f"there is no screen {number}: the wall spans {self.count} "
                 f"screen{'s' if self.count > 1 else ''}"
             )
+        if number in self.lost:
+            raise ValueError(f"screen {number} ({self.names[number - 1]}) is unplugged")
         return self.walls[number - 1]
 
     def _changed(self, *_: object) -> None:
+        """A layout or an order changed by hand: the wall is no longer the preset."""
+        if self._applying:
+            return
+        self.current_preset = None
         self._update_captions()
         self.changed.emit()
 
     def _update_captions(self) -> None:
         preset = f" · preset {self.current_preset}" if self.current_preset else ""
-        for number, (window, wall, screen) in enumerate(
-            zip(self.windows, self.walls[1:], self.screens[1:], strict=True), start=2
+        for number, (window, wall, name) in enumerate(
+            zip(self.windows, self.walls[1:], self.names[1:], strict=True), start=2
         ):
             window.set_caption(
-                f"Screen {number} · {screen.name()} · layout {wall.layout_name} · "
+                f"Screen {number} · {name} · layout {wall.layout_name} · "
                 f"{len(wall.tiles)} feeds{preset}"
             )
 
     def _screen_lost(self, number: int) -> None:
         """A screen was unplugged: its feeds come home to screen 1, never off the wall."""
+        self.lost.add(number)
         wall = self.walls[number - 1]
         for tile in list(wall.tiles):
             feed = tile.feed

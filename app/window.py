@@ -76,14 +76,14 @@ class WallWindow(QMainWindow):
             self.wall,
             list(screens) or [self.screen()],
             # Screen 1 as the window's wall is now: the saved layout, else the config's.
-            plan=saved.plan.with_screen(0, ScreenPlan(self.wall.layout_name, tuple(names))),
+            plan=saved.plan.with_screen(0, ScreenPlan(self.wall.layout_name, tuple(saved.order))),
             presets=saved.presets,
             current_preset=saved.current_preset,
             parent=self,
         )
         self.screens.changed.connect(self._save_state)
         # Body cams are shuttered until opened for a stated reason (before the first paint).
-        self.bodycams = BodycamDesk(self._person, self)
+        self.bodycams = BodycamDesk(self._person, self, locked=self._locked)
         self._review_before_lock = False
         self._viewer: tuple[str, str, bool] | None = None
         """Who is at the window: (user, how, locked); any change shutters every body cam."""
@@ -271,6 +271,7 @@ class WallWindow(QMainWindow):
             if self._viewer is not None and viewer is not None and viewer[:2] != self._viewer[:2]:
                 self._drop_review()
             self._viewer = viewer
+            self.bodycams.drop_dialog()
             self.bodycams.close_all()
         if self.review is not None and locked:
             self._review_before_lock = self._review_before_lock or self.review.isVisible()
@@ -288,7 +289,7 @@ class WallWindow(QMainWindow):
                 f"{person.label}: live feeds are not part of this role ({role})."
                 + ("\n\nEvidence ▸ Review clips… (Ctrl+R)" if person.may(Permission.REVIEW) else "")
             )
-        may_open = self.bodycams.may_open() and not self._locked()
+        may_open = self.bodycams.may_open()
         for wall in self.screens.walls:
             wall.offers_opening = may_open
         self.bodycam_action.setVisible(may_open)

@@ -287,7 +287,7 @@ class Tile(QWidget):
             if state is not FeedState.LIVE:
                 painter.fillRect(target, QColor(0, 0, 0, 150))
         painter.drawPixmap(0, 0, self._overlay_pixmap(state, now))
-        if self.feed.audio.present:
+        if self.feed.audio.present and self.shutter is None:
             self._paint_meter_bar(painter)
         painter.end()
 
@@ -472,7 +472,7 @@ class Tile(QWidget):
                 theme.WARNING,
                 bold=True,
             )
-        if self.feed.audio.present:
+        if self.feed.audio.present and self.shutter is None:  # a closed body cam says nothing
             self._paint_meter_label(painter, s)
 
     def _paint_footer_box(

@@ -8,6 +8,7 @@ from __future__ import annotations
 import getpass
 from pathlib import Path
 
+import pytest
 from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLineEdit, QRadioButton, QWidget
 from pytestqt.qtbot import QtBot
@@ -101,7 +102,8 @@ def test_a_supervisor_opens_a_body_cam_for_a_reason_and_it_is_logged(
     view_closed with the seconds watched and the same reason; the tile is shuttered again."""
     window = wall(qtbot, tmp_path, Role.SUPERVISOR)
     body = tile(window)
-    assert body.shutter is not None and "CLOSED" in body.shutter[0]
+    assert body.shutter is not None
+    assert "CLOSED" in body.shutter[0]
     assert tile(window, "Cam 1").shutter is None
     menu = window.wall.tile_menu(body)
     opening = next(a for a in menu.actions() if a.objectName() == "open")
@@ -111,7 +113,8 @@ def test_a_supervisor_opens_a_body_cam_for_a_reason_and_it_is_logged(
     assert getpass.getuser() in dialog.findChild(QWidget, "who").text()  # type: ignore[union-attr]
     state_reason(qtbot, dialog, "Public order", "INC-0412")
     assert body.shutter is None
-    assert body.reason is not None and body.reason.startswith("Public order")
+    assert body.reason is not None
+    assert body.reason.startswith("Public order")
     assert "INC-0412" in body.reason
     qtbot.wait(30)
     window.wall.select(body)
@@ -217,3 +220,41 @@ def test_a_body_cam_whose_feed_goes_closes_its_viewing(qtbot: QtBot, tmp_path: P
     entries = views(tmp_path, BODYCAM)
     assert [e[0] for e in entries] == [CustodyAction.VIEW_OPENED, CustodyAction.VIEW_CLOSED]
     assert entries[1][1]["reason"] == "Pursuit or search"
+
+
+def test_a_reason_dialog_does_not_outlive_its_person(qtbot: QtBot, tmp_path: Path) -> None:
+    """In: a supervisor asks to open the body cam, and the window locks before they state
+    a reason. Out: the dialog is gone with the lock; nothing opens; nothing is logged."""
+    window = wall(qtbot, tmp_path, Role.SUPERVISOR)
+    body = tile(window)
+    dialog = window.bodycams.ask(body.feed)
+    assert dialog is not None
+    assert window.access is not None
+    window.access.lock()
+    assert window.bodycams.dialog is None
+    assert not dialog.isVisible()
+    assert body.shutter is not None
+    settle(qtbot, window)
+    assert views(tmp_path, BODYCAM) == []
+
+
+def test_no_body_cam_opens_on_a_locked_window_or_for_someone_not_there(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """In: `vigil wall open` (as BodycamDesk.open_for with the asker) while the window is
+    locked, and for a supervisor who is not the person at the window. Out: ValueError
+    saying why each time; the tile stays shuttered."""
+    from app.access import How, Person
+    from app.bodycam import stated_reason
+
+    window = wall(qtbot, tmp_path, Role.SUPERVISOR)
+    body = tile(window)
+    reason = stated_reason("Public order", "", "INC-1")
+    elsewhere = Person("sgt.b", "Sgt B", Role.SUPERVISOR, How.OS)
+    with pytest.raises(ValueError, match="signed in at the wall"):
+        window.bodycams.open_for(body.feed, reason, elsewhere)
+    assert window.access is not None
+    window.access.lock()
+    with pytest.raises(ValueError, match="locked"):
+        window.bodycams.open_for(body.feed, reason, window.access.session.person)
+    assert body.shutter is not None

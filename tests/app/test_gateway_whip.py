@@ -28,8 +28,14 @@ def test_every_video_format_gets_the_start_bitrate() -> None:
     appended; the rtx and audio lines are unchanged; applying it twice changes nothing."""
     lines = with_start_bitrate(ANSWER, 2000).split("\r\n")
     assert "a=fmtp:97 x-google-start-bitrate=2000" in lines
-    assert lines.index("a=fmtp:97 x-google-start-bitrate=2000") == lines.index("a=rtpmap:97 VP8/90000") + 1
-    assert "a=fmtp:99 packetization-mode=1;profile-level-id=42e01f;x-google-start-bitrate=2000" in lines
+    assert (
+        lines.index("a=fmtp:97 x-google-start-bitrate=2000")
+        == lines.index("a=rtpmap:97 VP8/90000") + 1
+    )
+    assert (
+        "a=fmtp:99 packetization-mode=1;profile-level-id=42e01f;x-google-start-bitrate=2000"
+        in lines
+    )
     assert "a=fmtp:98 apt=97" in lines
     assert "a=fmtp:111 minptime=10" in lines
     once = with_start_bitrate(ANSWER, 2000)

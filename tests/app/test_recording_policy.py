@@ -50,7 +50,7 @@ def test_a_policy_reads_as_written() -> None:
             '[wall]\nlayout = "auto"\n[recording]\nkinds = ["bodycam", "drone"]\n',
             4,
             "recording.kinds",
-            'caller and officer must stay: the consent screen every caller and officer agrees '
+            "caller and officer must stay: the consent screen every caller and officer agrees "
             'to says "It is recorded"',
         ),
         ('[recording]\nkinds = ["caller", "officer", "tank"]\n', 2, "recording.kinds", "'tank'"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import getpass
 from pathlib import Path
 
+import pytest
 from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
@@ -84,10 +85,23 @@ def test_each_screen_has_its_own_window_layout_and_feeds(qtbot: QtBot, tmp_path:
     assert window.wall.order == ["Cam 1", "Cam 2", "Cam 3"]
     assert screens.walls[1].layout_name == "1x1"
     assert window.wall.layout_name == "3x3"
-    assert "WALL-2" in second.caption.text() and "1x1" in second.caption.text()
+    assert "WALL-2" in second.caption.text()
+    assert "1x1" in second.caption.text()
     assert screens.describe()["screens"] == [
-        {"index": 1, "name": "WALL-1", "layout": "3x3", "feeds": ["Cam 1", "Cam 2", "Cam 3"]},
-        {"index": 2, "name": "WALL-2", "layout": "1x1", "feeds": ["Drone Alpha"]},
+        {
+            "index": 1,
+            "name": "WALL-1",
+            "layout": "3x3",
+            "feeds": ["Cam 1", "Cam 2", "Cam 3"],
+            "unplugged": False,
+        },
+        {
+            "index": 2,
+            "name": "WALL-2",
+            "layout": "1x1",
+            "feeds": ["Drone Alpha"],
+            "unplugged": False,
+        },
     ]
     qtbot.wait(30)
     window.close()
@@ -167,3 +181,42 @@ def test_forensic_staff_get_no_live_screens(qtbot: QtBot, tmp_path: Path) -> Non
     qtbot.wait(50)
     assert not window.wall.isVisible()
     assert not window.screens.windows[0].isVisible()
+
+
+def test_an_unplugged_screen_takes_no_more_feeds(qtbot: QtBot, tmp_path: Path) -> None:
+    """In: screen 2 unplugged, then a send to it, a preset placing a feed on it, a lock's
+    worth of re-offering, and `vigil wall show`. Out: the send is refused naming the
+    screen; the preset's feed lands on screen 1; the window stays hidden; show marks it."""
+    window = wall(qtbot, tmp_path)
+    screens = window.screens
+    screens.send("Drone Alpha", 2)
+    window.wall_menus.save_as("Night")
+    screens.windows[0].screen_lost.emit()
+    with pytest.raises(ValueError, match="unplugged"):
+        screens.send("Cam 1", 2)
+    screens.apply_preset("Night")
+    assert "Drone Alpha" in window.wall.order
+    screens.set_watching(True)
+    assert not screens.windows[0].isVisible()
+    described = screens.describe()["screens"]
+    assert isinstance(described, list)
+    assert described[1]["unplugged"] is True
+
+
+def test_a_change_by_hand_forgets_the_preset_in_the_saved_file_too(
+    qtbot: QtBot, tmp_path: Path
+) -> None:
+    """In: the wall saved as "Night", then screen 2's layout changed, then screen 1's.
+    Out: the current preset is gone in memory and in wall.json after each change."""
+    from app.wall_state import WallState
+
+    window = wall(qtbot, tmp_path)
+    window.wall_menus.save_as("Night")
+    assert WallState.load(tmp_path / "wall.json").current_preset == "Night"
+    window.screens.set_layout(2, "2x2")
+    assert window.screens.current_preset is None
+    assert WallState.load(tmp_path / "wall.json").current_preset is None
+    window.wall_menus.apply_number(1)
+    assert WallState.load(tmp_path / "wall.json").current_preset == "Night"
+    window.wall.set_layout("1x1")
+    assert WallState.load(tmp_path / "wall.json").current_preset is None

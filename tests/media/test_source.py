@@ -148,6 +148,7 @@ def assert_goes_live(feed: Feed, within_s: float = 5) -> None:
     wait_frames(feed, 10, timeout_s=5)
     assert_live_picture(feed, 320, 240)
 
+
 @network
 def test_rtmp_feed_goes_live(start_feed) -> None:
     """In: ffmpeg publishing H.264 320x240 at 15 fps as an RTMP server on loopback.
