@@ -18,7 +18,7 @@ everyone in the room can see why it is on the wall.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt
@@ -553,40 +553,32 @@ class Tile(QWidget):
             lines = [state.value.upper()] + ([connection.error] if connection.error else [])
         if not lines:
             return
+        head = theme.STATE_COLOURS[state] if state is not FeedState.CONNECTING else theme.TEXT_DIM
+        self._paint_centred(painter, rect, lines, head, theme.TEXT)
+
+    def _paint_shutter(self, painter: QPainter, rect: QRect, lines: tuple[str, ...]) -> None:
+        """A closed body cam: its first line large, the rest (how to open it, or who may)
+        beneath, on the tile's plain background."""
+        self._paint_centred(painter, rect, lines, theme.TEXT, theme.TEXT_DIM)
+
+    def _paint_centred(
+        self,
+        painter: QPainter,
+        rect: QRect,
+        lines: Sequence[str],
+        head_colour: QColor,
+        body_colour: QColor,
+    ) -> None:
+        """The first line large in the middle of the tile, the rest wrapped beneath it."""
         s = self._scale()
-        painter.setPen(
-            theme.STATE_COLOURS[state] if state is not FeedState.CONNECTING else theme.TEXT_DIM
-        )
+        painter.setPen(head_colour)
         painter.setFont(self._font(15 * s, bold=True))
         centre = rect.center()
         head = QRectF(rect.x(), centre.y() - 30 * s, rect.width(), 30 * s)
         painter.drawText(head, Qt.AlignmentFlag.AlignCenter, lines[0])
         if len(lines) > 1:
             painter.setFont(self._font(9 * s))
-            painter.setPen(theme.TEXT)
-            body = QRectF(
-                rect.x() + 8, centre.y() + 2, rect.width() - 16, rect.height() / 2 - 30 * s
-            )
-            painter.drawText(
-                body,
-                Qt.AlignmentFlag.AlignHCenter
-                | Qt.AlignmentFlag.AlignTop
-                | Qt.TextFlag.TextWordWrap,
-                "\n".join(lines[1:]),
-            )
-
-    def _paint_shutter(self, painter: QPainter, rect: QRect, lines: tuple[str, ...]) -> None:
-        """A closed body cam: its first line large, the rest (how to open it, or who may)
-        beneath, on the tile's plain background."""
-        s = self._scale()
-        centre = rect.center()
-        painter.setPen(theme.TEXT)
-        painter.setFont(self._font(14 * s, bold=True))
-        head = QRectF(rect.x(), centre.y() - 32 * s, rect.width(), 30 * s)
-        painter.drawText(head, Qt.AlignmentFlag.AlignCenter, lines[0])
-        if len(lines) > 1:
-            painter.setFont(self._font(9 * s))
-            painter.setPen(theme.TEXT_DIM)
+            painter.setPen(body_colour)
             body = QRectF(
                 rect.x() + 8, centre.y() + 2, rect.width() - 16, rect.height() / 2 - 30 * s
             )
