@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (
@@ -38,15 +37,13 @@ from PySide6.QtGui import (
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from media.audio import SILENCE_DB
-from media.feed import Feed, FeedState, Location
+from media.feed import Feed, FeedState
 from media.slot import Picture
 from widgets import theme
+from widgets.gps_line import GpsLine, gps_line
 
 PaintObserver = Callable[[Feed, Picture, float], None]
 """Called with the picture just painted and the monotonic time of the paint (benchmarks)."""
-
-GPS_STALE_AFTER_S = 30.0
-"""A position fix older than this is drawn amber: the caller may have moved since."""
 
 _METER_LOUD = QColor("#e03131")
 _METER_MID = QColor("#fab005")
@@ -79,42 +76,6 @@ def fit_rect(bounds: QRect, width: int, height: int) -> QRect:
     x = bounds.x() + (bounds.width() - size.width()) // 2
     y = bounds.y() + (bounds.height() - size.height()) // 2
     return QRect(x, y, size.width(), size.height())
-
-
-@dataclass(frozen=True)
-class GpsLine:
-    """What a tile says about its feed's last position fix."""
-
-    text: str
-    """e.g. "GPS ±8 m · 3 s ago"."""
-    stale: bool
-    """Older than `GPS_STALE_AFTER_S`: drawn amber."""
-
-
-def _ago(seconds: int) -> str:
-    if seconds < 60:
-        return f"{seconds} s ago"
-    if seconds < 3600:
-        return f"{seconds // 60} min ago"
-    return f"{seconds // 3600} h ago"
-
-
-def gps_line(location: Location | None, unix_now: float) -> GpsLine | None:
-    """The footer line for a fix taken at Unix time `location.at`, seen at `unix_now`; None
-    for a feed that never had one (cameras and drones have no GPS line, and a caller who has
-    not yet shared a position is not nagged about it on the wall)."""
-    if location is None:
-        return None
-    # A phone's clock may run ahead of ours: a fix from "the future" is simply fresh.
-    age = max(0, round(unix_now - location.at))
-    accuracy = location.accuracy_m
-    if accuracy is None:
-        where = "GPS"
-    elif accuracy >= 1000:
-        where = f"GPS ±{accuracy / 1000:.1f} km"
-    else:
-        where = f"GPS ±{accuracy:.0f} m"
-    return GpsLine(f"{where} · {_ago(age)}", stale=age > GPS_STALE_AFTER_S)
 
 
 class Tile(QWidget):
