@@ -45,4 +45,3 @@ def gps_line(location: Location | None, unix_now: float) -> GpsLine | None:
     else:
         where = f"GPS ±{accuracy:.0f} m"
     return GpsLine(f"{where} · {_ago(age)}", stale=age > GPS_STALE_AFTER_S)
-
