@@ -90,8 +90,7 @@ def _screen(request: dict[str, Any]) -> int:
 
 
 def _tile(window: WallWindow, name: str) -> Tile:
-    wall = window.screens.wall_of(name)
-    tile = wall.tile_of(name) if wall is not None else None
+    tile = window.screens.tile_of(name)
     if tile is None:
         raise ValueError(f"no feed named {name!r} is on the wall")
     return tile

@@ -75,13 +75,11 @@ class ViewingLog:
     def open_feeds(self) -> list[str]:
         return sorted(self._open)
 
-    def opened(
-        self, feed: Feed, *, actor: str | None = None, reason: Mapping[str, str] | None = None
-    ) -> None:
+    def _opened(self, feed: Feed, actor: str, reason: Mapping[str, str]) -> None:
         if feed.name in self._open:
             return
-        who = actor or self.actor
-        why = tuple(sorted((reason or {}).items()))
+        who = actor
+        why = tuple(sorted(reason.items()))
         self._open[feed.name] = _Open(self._clock(), who, why)
         details: dict[str, Any] = {
             "kind": feed.kind.value,
@@ -92,12 +90,6 @@ class ViewingLog:
             details["incident"] = feed.spec.incident
         details.update(why)  # a body cam's reason and incident: the one the person stated
         self._queue.put((CustodyAction.VIEW_OPENED, feed.name, details, who))
-
-    def closed(self, feed: Feed) -> None:
-        self._close(feed.name)
-
-    def is_open(self, name: str) -> bool:
-        return name in self._open
 
     def show_only(self, viewings: Iterable[Viewing]) -> None:
         """What is on view now: viewings no longer wanted, or now someone else's or for
@@ -111,7 +103,7 @@ class ViewingLog:
             ):
                 self._close(name)
         for viewing in wanted.values():
-            self.opened(viewing.feed, actor=viewing.actor, reason=viewing.reason)
+            self._opened(viewing.feed, viewing.actor, viewing.reason)
 
     def _close(self, name: str) -> None:
         current = self._open.pop(name, None)

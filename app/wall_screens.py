@@ -19,7 +19,6 @@ from PySide6.QtGui import QGuiApplication, QScreen
 
 from app.wall_plan import Preset, PresetBook, ScreenPlan, WallPlan, place
 from media.feed import Feed
-from widgets.layout import check
 from widgets.screen_wall import ScreenWindow
 from widgets.tile import Tile
 from widgets.wall import Wall
@@ -72,7 +71,7 @@ class WallScreens(QObject):
         main.order_changed.connect(self._changed)
         for number, screen in enumerate(self.screens[1:], start=2):
             planned = plan.screens[number - 1] if len(plan.screens) >= number else ScreenPlan()
-            wall = Wall([], _layout(planned.layout))
+            wall = Wall([], planned.layout)  # a plan's layouts are ones the wall knows
             window = ScreenWindow(wall)
             window.screen_lost.connect(lambda n=number: self._screen_lost(n))
             window.setWindowTitle(f"Vigil — wall screen {number} ({screen.name()})")
@@ -117,6 +116,11 @@ class WallScreens(QObject):
     def wall_of(self, feed_name: str) -> Wall | None:
         return next((wall for wall in self.walls if wall.tile_of(feed_name) is not None), None)
 
+    def tile_of(self, feed_name: str) -> Tile | None:
+        """The feed's tile, on whichever screen holds it."""
+        wall = self.wall_of(feed_name)
+        return wall.tile_of(feed_name) if wall is not None else None
+
     def plan(self) -> WallPlan:
         return WallPlan(
             tuple(ScreenPlan(wall.layout_name, tuple(wall.order)) for wall in self.walls)
@@ -142,7 +146,7 @@ class WallScreens(QObject):
             targets[number - 1] = []
         for index, wall in enumerate(self.walls):
             if index < len(plan.screens):
-                wall.set_layout(_layout(plan.screens[index].layout))
+                wall.set_layout(plan.screens[index].layout)
         # Off every wall first, then on: a feed's tile is never on two walls at once.
         moves: list[tuple[Feed, Wall]] = []
         for index, names in enumerate(targets):
@@ -159,7 +163,7 @@ class WallScreens(QObject):
 
     def set_layout(self, number: int, layout: str) -> None:
         """Screen `number` (1-based) to `layout`; ValueError names what is wrong."""
-        self._wall(number).set_layout(check(layout))
+        self._wall(number).set_layout(layout)  # the wall names a layout it does not know
 
     def send(self, feed_name: str, number: int) -> None:
         """Move a feed's tile to screen `number` (1-based), last on it."""
@@ -261,10 +265,3 @@ class WallScreens(QObject):
         self.windows[number - 2].hide()
         log.warning("wall screen %d was unplugged: its feeds moved to screen 1", number)
         self.changed.emit()
-
-
-def _layout(name: str) -> str:
-    try:
-        return check(name)
-    except ValueError:
-        return "auto"
