@@ -7,8 +7,8 @@ checks the custody log and the evidence ledger; `vigil evidence` tags, lists, lo
 exports and verifies clips; `vigil users` adds, lists and disables accounts; `vigil wall`
 drives the running instance's wall (presets, layouts, which feed on which screen, body cams).
 
-A command the person's role does not allow (app/roles.py) exits 4, naming the permission
-it needs, and leaves a REFUSED entry in the custody log (app/access.py).
+A command the person's role does not allow (app/access/roles.py) exits 4, naming the permission
+it needs, and leaves a REFUSED entry in the custody log (app/access/person.py).
 """
 
 from __future__ import annotations
@@ -19,12 +19,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.access import EXIT_NOT_PERMITTED, NotPermittedError
+from app.access.person import EXIT_NOT_PERMITTED, NotPermittedError
+from app.commands.users import add_users_parser, users_command
+from app.commands.wall import add_wall_parser, default_action, wall_command
 from app.config import ConfigError
 from app.control import NoInstanceError, request
 from app.paths import BaseDir, BaseDirError
-from app.users_command import add_users_parser, users_command
-from app.wall_command import add_wall_parser, default_action, wall_command
 
 EXIT_CONFIG = 2
 EXIT_NO_INSTANCE = 3
@@ -177,7 +177,7 @@ def _add_evidence(
 
 def main(argv: Sequence[str] | None = None) -> int:
     args_in = list(sys.argv[1:] if argv is None else argv)
-    if args_in[:1] == ["_demo-sender"]:  # the demo's own sender process (app/demo.py)
+    if args_in[:1] == ["_demo-sender"]:  # the demo's own sender process (app/feeds/demo.py)
         from media.demo import main as demo_main
 
         return demo_main(args_in[1:])
@@ -210,15 +210,15 @@ def _dispatch(args: argparse.Namespace) -> int:
         return 0
 
     if args.command == "link":
-        from app.link_command import link_command
+        from app.commands.link import link_command
 
         return link_command(args)
     if args.command == "audit":
-        from app.audit_command import audit_command
+        from app.commands.audit import audit_command
 
         return audit_command(args)
     if args.command == "evidence":
-        from app.evidence_command import evidence_command
+        from app.commands.evidence import evidence_command
 
         return evidence_command(args)
     if args.command == "users":
@@ -226,7 +226,7 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "wall":
         return wall_command(args)
     if args.command == "gateway":
-        from app.gateway.standalone import serve
+        from app.callers.gateway.standalone import serve
 
         return serve(args.config, args.base_dir, verbose=args.verbose)
 

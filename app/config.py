@@ -15,18 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
-from app.access import AccessSettings, parse_access
-from app.map_tiles import check_setting as check_tiles_setting
-from app.paths import default_config_file
-from app.recording_policy import (
+from app.access.person import AccessSettings, parse_access
+from app.callers.sms import SmsSettings, SmsSettingsError, parse_sms_settings
+from app.evidence.recording_policy import (
     EvidenceSettings,
     RecordingPolicy,
     SettingError,
     parse_evidence,
     parse_recording,
 )
-from app.sms import SmsSettings, SmsSettingsError, parse_sms_settings
-from media.feed import FeedKind, FeedSpec, RtspTransport
+from app.map.tiles import check_setting as check_tiles_setting
+from app.paths import default_config_file
+from media.live.feed import FeedKind, FeedSpec, RtspTransport
 from widgets.layout import LayoutError
 from widgets.layout import check as check_layout
 
@@ -128,7 +128,7 @@ class Config:
     """[wall] screens: how many screens the wall spans, one window each, primary first;
     None: every screen there is ("all")."""
     feeds: tuple[FeedSpec, ...] = ()
-    """As configured: without passwords, which come from the keyring (app/feeds.py)."""
+    """As configured: without passwords, which come from the keyring (app/feeds/service.py)."""
     gateway: GatewaySettings | None = None
     """None when the config has no [gateway]: nothing then listens for callers."""
     sms: SmsSettings = field(default_factory=SmsSettings)
@@ -138,7 +138,7 @@ class Config:
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     """[evidence]: `tag_seconds`, how far back the wall's T key tags."""
     access: AccessSettings = field(default_factory=AccessSettings)
-    """[access]: `sign_in` ("os" or "vigil") and `idle_lock_minutes` (app/access.py)."""
+    """[access]: `sign_in` ("os" or "vigil") and `idle_lock_minutes` (app/access/person.py)."""
 
 
 def read(path: Path | None) -> Config | None:

@@ -7,7 +7,7 @@ instance's asyncio loop (the Qt loop, through qasync); the client is plain block
 
 The handler is told who is asking: the user name of the process at the other end, as the
 kernel says it (SO_PEERCRED), never as the request claims. A permission check
-(app/control_desk.py) needs a name nobody can forge; the file mode keeps strangers out,
+(app/access/control_desk.py) needs a name nobody can forge; the file mode keeps strangers out,
 but root, or the owner's own account used by someone else, still get through it.
 """
 
@@ -104,7 +104,7 @@ def user_name(uid: int) -> str:
     try:
         return pwd.getpwuid(uid).pw_name
     except KeyError:
-        # A uid with no name (some containers): written as app/custody.py's os_user()
+        # A uid with no name (some containers): written as app/evidence/custody.py's os_user()
         # writes it, so the socket and the command line name the same person alike.
         return f"uid {uid}"
 

@@ -74,7 +74,7 @@ _TABLES: dict[str, tuple[dict[str, type], str, list[str]]] = {
         "id",
         ["feed_id", "feed_name", "kind", "at", "lat", "lon", "source"],
     ),
-    # The evidence ledger (app/ledger.py): one hash-chained row per closed segment file.
+    # The evidence ledger (app/evidence/ledger.py): one hash-chained row per closed segment file.
     "segments": (
         {
             "id": int,
@@ -107,7 +107,7 @@ _TABLES: dict[str, tuple[dict[str, type], str, list[str]]] = {
             "recorded_at",
         ],
     ),
-    # The custody log (app/custody.py): one hash-chained row per action on the evidence.
+    # The custody log (app/evidence/custody.py): one hash-chained row per action on the evidence.
     "custody": (
         {
             "id": int,
@@ -122,7 +122,7 @@ _TABLES: dict[str, tuple[dict[str, type], str, list[str]]] = {
         "id",
         ["at", "actor", "action", "subject", "details", "prev_hash", "entry_hash"],
     ),
-    # Tagged clips (app/clips.py): a feed's time range with tags, a note and the incident.
+    # Tagged clips (app/evidence/clips.py): a feed's time range with tags, a note and the incident.
     # Times are Unix floats (UTC); tags a JSON array of text.
     "clips": (
         {
@@ -147,7 +147,7 @@ _TABLES: dict[str, tuple[dict[str, type], str, list[str]]] = {
         "id",
         ["feed_name", "start_utc", "end_utc", "tags", "created_by", "created_at", "locked"],
     ),
-    # Vigil accounts (app/accounts.py): a user name (the operating-system user's, where
+    # Vigil accounts (app/access/accounts.py): a user name (the operating-system user's, where
     # Vigil takes the person from the OS session), a role, a scrypt hash or null.
     "accounts": (
         {
@@ -196,7 +196,7 @@ _CLIP_TRIGGERS = (
     "NEW.withdrawn_at IS NOT OLD.withdrawn_at OR NEW.withdrawn_by IS NOT OLD.withdrawn_by "
     "OR NEW.withdrawn_reason IS NOT OLD.withdrawn_reason) "
     "BEGIN SELECT RAISE(ABORT, 'the clip was withdrawn'); END",
-    # Clip rows are never removed: a mistaken tag is withdrawn (app/clips.py says why).
+    # Clip rows are never removed: a mistaken tag is withdrawn (app/evidence/clips.py says why).
     "CREATE TRIGGER IF NOT EXISTS clips_no_delete BEFORE DELETE ON clips "
     "BEGIN SELECT RAISE(ABORT, 'clips are never deleted; withdraw the clip instead'); END",
 )
@@ -253,7 +253,7 @@ def _set_up(db: sqlite_utils.Database) -> None:
     for trigger in _CLIP_TRIGGERS:
         db.execute(trigger)
     # An account is disabled, never removed: its row says who held which role, and removing
-    # the last admin's row would put the instance back in setup mode (app/access.py).
+    # the last admin's row would put the instance back in setup mode (app/access/person.py).
     db.execute(
         "CREATE TRIGGER IF NOT EXISTS accounts_no_delete BEFORE DELETE ON accounts "
         "BEGIN SELECT RAISE(ABORT, 'accounts are never deleted; disable the account'); END"

@@ -17,20 +17,20 @@ from pathlib import Path
 from typing import Any
 
 from app import config as config_module
+from app.access.control_desk import Command, ControlDesk
+from app.callers.gateway.service import GatewayService
 from app.config import Config, MapSettings
 from app.control import ControlServer
-from app.control_desk import Command, ControlDesk
-from app.demo import DemoSender
-from app.demo_positions import DemoPositions
-from app.feeds import FeedService, with_password
-from app.gateway.service import GatewayService
+from app.evidence.recording import RecordingService
+from app.evidence.recording_policy import EvidenceSettings
+from app.feeds.demo import DemoSender
+from app.feeds.demo_positions import DemoPositions
+from app.feeds.service import FeedService, with_password
+from app.feeds.status import feed_status
 from app.logs import setup_logging
-from app.map_service import MapService
+from app.map.service import MapService
+from app.map.tracks import TrackRecorder
 from app.paths import BaseDir
-from app.recording import RecordingService
-from app.recording_policy import EvidenceSettings
-from app.status import feed_status
-from app.tracks import TrackRecorder
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class Instance:
         # The demo's callers and officers walk York; its drones fly there through their KLV.
         self.demo_positions = DemoPositions(self.feeds.feeds) if self.demo else None
         # What the control socket answers, each command with the permission it needs
-        # (the window adds the wall's own: app/remote_wall.py).
+        # (the window adds the wall's own: app/wall/remote.py).
         self.desk = ControlDesk(base.database)
         self.desk.add("status", Command(None, "vigil status", lambda _, __: self.status()))
 
@@ -152,14 +152,14 @@ def make_qt_app(offscreen: bool) -> Any:
 
 def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instance, Any]:
     """Base dir, logging, config, Qt, feeds and window: what `run` and `snapshot` share."""
-    from app.access import AccessSettings
-    from app.accounts import AccountBook
-    from app.custody import CustodyLog
+    from app.access.accounts import AccountBook
+    from app.access.person import AccessSettings
+    from app.access.session import Session
     from app.database import open_database
-    from app.remote_wall import serve_wall
-    from app.review import open_review
-    from app.session import Session
-    from app.wall_screens import wall_screens
+    from app.evidence.custody import CustodyLog
+    from app.evidence.review import open_review
+    from app.wall.remote import serve_wall
+    from app.wall.screens import wall_screens
     from app.window import WallWindow
 
     base = BaseDir.resolve(options.base_dir).ensure()

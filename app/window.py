@@ -2,9 +2,9 @@
 
 It composes widgets/ with the app's services and keeps the wall's arrangement between runs.
 On a wall of several screens it is screen 1, the supervisor's, and drives the others
-(app/wall_screens.py, app/wall_menus.py). It keeps the custody log's viewing records true
-to what is on view, to whom, and for a body cam why (app/viewing.py, app/bodycam_desk.py).
-"""
+(app/wall/screens.py, app/wall/menus.py). It keeps the custody log's viewing records true
+to what is on view, to whom, and for a body cam why (app/access/viewing.py,
+app/access/bodycam_desk.py)."""
 
 from __future__ import annotations
 
@@ -17,33 +17,33 @@ from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QScreen, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QWidget
 
-from app.access import Person, SignIn
-from app.access_controls import AccessControls, banner_above
-from app.bodycam_desk import BodycamDesk
-from app.caller_controls import CallerControls
-from app.feeds import FeedService
-from app.gateway.service import GatewayService
-from app.links import CallerLink, LinkState
-from app.map_service import MapView
-from app.map_setup import map_setup
-from app.on_view import OnView
-from app.roles import Permission
-from app.session import Session
-from app.tagging import DEFAULT_TAG_SECONDS, TagDesk
-from app.viewing import ViewingLog
-from app.wall_menus import WallMenus
-from app.wall_plan import ScreenPlan
-from app.wall_screens import WallScreens
-from app.wall_state import WallState, ordered
-from media.feed import Feed, FeedKind, FeedState
+from app.access.bodycam_desk import BodycamDesk
+from app.access.person import Person, SignIn
+from app.access.roles import Permission
+from app.access.session import Session
+from app.access.viewing import ViewingLog
+from app.access.window_controls import AccessControls, banner_above
+from app.callers.controls import CallerControls
+from app.callers.gateway.service import GatewayService
+from app.callers.links import CallerLink, LinkState
+from app.evidence.tagging import DEFAULT_TAG_SECONDS, TagDesk
+from app.feeds.service import FeedService
+from app.map.panel_settings import map_setup
+from app.map.service import MapView
+from app.wall.menus import WallMenus
+from app.wall.on_view import OnView
+from app.wall.plan import ScreenPlan
+from app.wall.screens import WallScreens
+from app.wall.state import WallState, ordered
+from media.live.feed import Feed, FeedKind, FeedState
 from widgets import theme
-from widgets.alert_list import AlertList
-from widgets.alerts import AlertKind, AlertWatcher
-from widgets.audio_out import AudioOut
+from widgets.access.sign_in import AccessBanner
 from widgets.layout import CHOICES
-from widgets.map_panel import MapPanel
-from widgets.sign_in import AccessBanner
-from widgets.wall import Wall
+from widgets.map.panel import MapPanel
+from widgets.wall.alert_list import AlertList
+from widgets.wall.alerts import AlertKind, AlertWatcher
+from widgets.wall.audio_out import AudioOut
+from widgets.wall.wall import Wall
 
 
 class WallWindow(QMainWindow):
@@ -315,7 +315,7 @@ class WallWindow(QMainWindow):
 
     def _hook(self, wall: Wall) -> None:
         """One screen's wall into the window: selection to the map, a caller's end from
-        its tile (the rest of what a wall does is on view: app/on_view.py)."""
+        its tile (the rest of what a wall does is on view: app/wall/on_view.py)."""
         wall.selection_changed.connect(
             lambda feed: self.map.select(feed.name if feed is not None else None)
         )

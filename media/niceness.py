@@ -1,10 +1,9 @@
 """Background threads' priority: work that must never slow the wall runs nicer than it.
 
 The wall's decode threads and the GUI run at the program's own niceness; the caller
-encoders (media/caller_recorder.py) and retention (app/retention.py) lower their own
-thread's, so on a contested core the pictures win and the background work falls behind
-(where it sheds or waits, and says so) instead. No Qt here.
-"""
+encoders (media/recording/caller_recorder.py) and retention (app/evidence/retention.py) lower their
+own thread's, so on a contested core the pictures win and the background work falls behind (where it
+sheds or waits, and says so) instead. No Qt here."""
 
 from __future__ import annotations
 

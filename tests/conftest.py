@@ -45,9 +45,9 @@ def start_feed():
     `start_feed(spec)`) starts a `FeedSource` (its feed shown at 320x180, so pictures are
     made) and returns it; every source is stopped after the test, and a decode thread that
     does not end fails it."""
-    from media.backoff import Backoff
-    from media.feed import Feed, FeedKind, FeedSpec
-    from media.source import FeedSource
+    from media.live.backoff import Backoff
+    from media.live.feed import Feed, FeedKind, FeedSpec
+    from media.live.source import FeedSource
 
     sources: list[FeedSource] = []
 

@@ -16,9 +16,9 @@ from typing import Any
 from PySide6.QtCore import QBuffer, QByteArray, QIODevice, QPoint
 from PySide6.QtGui import QColor, QImage, QPainter
 
-from media.feed import Feed, FeedKind, FeedSpec, Location
-from media.geo import tile_of, world_pixel
-from widgets.map_panel import MapPanel
+from media.live.feed import Feed, FeedKind, FeedSpec, Location
+from media.telemetry.geo import tile_of, world_pixel
+from widgets.map.panel import MapPanel
 from widgets.theme import KIND_COLOURS
 
 TILE = 256

@@ -6,7 +6,7 @@ import time
 
 import numpy as np
 
-from media.slot import Picture
+from media.live.slot import Picture
 
 
 def solid_picture(

@@ -12,9 +12,9 @@ import av
 import numpy as np
 
 if TYPE_CHECKING:
-    from app.ledger import SegmentEntry
+    from app.evidence.ledger import SegmentEntry
     from app.paths import BaseDir
-    from media.segment import SegmentInfo
+    from media.recording.segment import SegmentInfo
 
 TS_PACKET = 188
 
@@ -58,7 +58,7 @@ def drone_media(
     (unless `audio` is false) and MISB KLV telemetry five times a second, muxed by PyAV.
     Each picture is one flat grey level that changes every frame, so frames differ."""
     from media.demo import AUDIO_RATE, YORK, CallerVoice, Orbit
-    from media.klv import encode_packet
+    from media.telemetry.klv import encode_packet
 
     width, height = size
     start = 1_795_270_500.0  # the telemetry's own clock; any fixed time does
@@ -111,8 +111,8 @@ def record(
     ledger with the UTC times a live recording would have had, its first packet (in file
     order) at `t0` plus that packet's place on the media's own clock. Returns the entries."""
     from app.database import open_database
-    from app.ledger import SegmentLedger
-    from media.recorder import Recorder, replay
+    from app.evidence.ledger import SegmentLedger
+    from media.recording.recorder import Recorder, replay
 
     closed: list[SegmentInfo] = []
     # The feed's name as its folder: the tests' names are safe path components.

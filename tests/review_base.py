@@ -15,13 +15,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from app.clips import ClipBook
-from app.custody import CustodyLog
 from app.database import open_database
-from app.ledger import SegmentLedger
+from app.evidence.clips import ClipBook
+from app.evidence.custody import CustodyLog
+from app.evidence.ledger import SegmentLedger
+from app.map.tracks import TrackBook, TrackPoint, TrackSource
 from app.paths import BaseDir
-from app.tracks import TrackBook, TrackPoint, TrackSource
-from media.feed import FeedKind
+from media.live.feed import FeedKind
 from tests.review_media import FPS, T0, first_pts_s, record, recorded
 
 FEED = "BWV-4521"

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import av
 
-from media.clip_reader import ClipSegment
-from media.recorder import Recorder, replay
-from media.segment import SegmentInfo
+from media.clips.reader import ClipSegment
+from media.recording.recorder import Recorder, replay
+from media.recording.segment import SegmentInfo
 from media.testcard import TestCard
 
 FPS = 10

@@ -22,7 +22,7 @@ def main() -> int:
     os.environ.setdefault("QT_QUICK_BACKEND", "software")
     from PySide6.QtCore import QTimer
 
-    from app.bodycam import stated_reason
+    from app.access.bodycam import stated_reason
     from app.instance import Options, _compose
 
     work = Path(tempfile.mkdtemp(prefix="vigil-shots-"))

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from app.config import ConfigError, load, parse
-from media.feed import FeedKind, RtspTransport
+from media.live.feed import FeedKind, RtspTransport
 
 GOOD = """\
 [wall]

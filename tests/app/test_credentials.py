@@ -22,12 +22,12 @@ import pytest
 import secretstorage
 
 from app.config import Config, ConfigError, parse
-from app.feeds import with_password
+from app.feeds.service import with_password
+from app.feeds.status import feed_status
 from app.instance import Instance
 from app.logs import setup_logging
 from app.paths import BaseDir
-from app.status import feed_status
-from media.feed import FeedState
+from media.live.feed import FeedState
 from tests.servers import RtspServer, wait_for
 
 FEED = "CAM-1"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from app.custody import CustodyAction, CustodyLog
 from app.database import open_database
+from app.evidence.custody import CustodyAction, CustodyLog
 
 
 def test_threads_opening_a_new_database_at_once_all_succeed(tmp_path: Path) -> None:

@@ -12,8 +12,8 @@ from pytestqt.qtbot import QtBot
 
 from app.window import WallWindow
 from media.demo import YORK, Orbit
-from media.feed import Feed, FeedKind, FeedSpec
-from media.geo import distance_m, offset
+from media.live.feed import Feed, FeedKind, FeedSpec
+from media.telemetry.geo import distance_m, offset
 from tests.maps import placed_feed, shows_kind, view_pixel
 from tests.servers import UdpTsSender, free_port
 
@@ -172,8 +172,8 @@ def test_evidence_review_opens_one_review_window_and_closes_with_the_wall(
     """In: Evidence ▸ Review clips… (Ctrl+R) triggered twice, then the wall closed. Out:
     one Review window of its own (a separate top-level window), shown and brought forward
     the second time, and closed with the wall."""
+    from app.evidence.review import open_review
     from app.paths import BaseDir
-    from app.review import open_review
 
     base = BaseDir(tmp_path / "base").ensure()
     window = WallWindow(
@@ -204,8 +204,8 @@ def test_a_stalled_feed_raises_an_alert_that_leads_to_its_tile(
     it); choosing it selects and spotlights F3's tile."""
     import time as clock
 
-    from media.feed import Connection, FeedState
-    from widgets.alerts import AlertKind
+    from media.live.feed import Connection, FeedState
+    from widgets.wall.alerts import AlertKind
 
     window = open_window(qtbot, tmp_path / "wall.json")
     feed = window.wall.tiles[2].feed

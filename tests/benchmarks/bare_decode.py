@@ -18,8 +18,8 @@ import numpy as np
 from av.codec.context import Flags
 from av.video.reformatter import Interpolation, VideoReformatter
 
-from media.picture_out import fit_size
-from media.source import open_options
+from media.live.picture_out import fit_size
+from media.live.source import open_options
 from tests.benchmarks import measure
 from tests.benchmarks.wall_run import WALL_SIZE
 from widgets.layout import cell_rects, layout_for

@@ -10,12 +10,12 @@
 2. A WebRTC caller, 720p30: the caller benchmark's card as Chromium would send it (VP8 at
    2 Mbit/s) and as aiortc hands it over (decoded); the frames through the caller path
    (WebRtcSource's frame sink, the caller encoder: libx264 as configured in
-   media/caller_recorder.py, the recorder, the ledger), handed over as fast as the
+   media/recording/caller_recorder.py, the recorder, the ledger), handed over as fast as the
    encoder takes them. Beside it, the baseline: decoding that VP8, which every caller
    costs anyway.
 3. Export: a clip of `--export-seconds` of the 1080p recording through
-   app.evidence_export.export_clip (cut by stream copy, manifest, signature, fsync),
-   seconds per minute of video; then app.bundle_check.verify_bundle on that bundle,
+   app.evidence.export.export_clip (cut by stream copy, manifest, signature, fsync),
+   seconds per minute of video; then app.evidence.bundle_check.verify_bundle on that bundle,
    seconds per GB (page cache warm from the export). The signing key lives in a private
    Secret Service started for the run (tests/servers.py), never the user's keyring.
 

@@ -28,10 +28,10 @@ from PySide6.QtCore import QElapsedTimer, QTimer
 from PySide6.QtWidgets import QApplication
 
 from media.demo import YORK
-from media.feed import Feed, FeedKind, FeedSpec, Location
-from media.geo import offset
+from media.live.feed import Feed, FeedKind, FeedSpec, Location
+from media.telemetry.geo import offset
 from tests.benchmarks.report import machine_info
-from widgets.map_panel import MapPanel, MapSetup
+from widgets.map.panel import MapPanel, MapSetup
 
 KINDS = (FeedKind.CALLER, FeedKind.BODYCAM, FeedKind.DRONE, FeedKind.OFFICER)
 

@@ -32,8 +32,8 @@ import numpy as np
 from aiohttp import web
 from aiortc import RTCPeerConnection, RTCSessionDescription
 
+from app.callers.gateway.whip import with_start_bitrate
 from app.config import GatewaySettings
-from app.gateway.whip import with_start_bitrate
 from tests.benchmarks import caller_window, measure
 from tests.benchmarks.caller_card import read_luma_number
 
@@ -154,7 +154,7 @@ class Receiver:
 
 
 async def serve(args: argparse.Namespace) -> dict[str, Any]:
-    from app.gateway.ice import offer_addresses
+    from app.callers.gateway.ice import offer_addresses
     from tests.servers import free_port
 
     offer_addresses(["127.0.0.1"])  # as the gateway does: media on loopback only

@@ -33,8 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from media.feed import Feed
-from media.slot import Picture
+from media.live.feed import Feed
+from media.live.slot import Picture
 from media.testcard import read_frame_number
 from tests.benchmarks import caller_window, measure
 
@@ -215,11 +215,11 @@ def _observe_feed(feed: Feed, source: Any, tile: Any, rec: Recorder, index: int)
 
 
 async def serve(args: argparse.Namespace) -> dict[str, Any]:
+    from app.callers.gateway.service import GatewayService
+    from app.callers.sms import SmsSettings
     from app.config import GatewaySettings
-    from app.feeds import FeedService
-    from app.gateway.service import GatewayService
+    from app.feeds.service import FeedService
     from app.paths import BaseDir
-    from app.sms import SmsSettings
     from app.window import WallWindow
     from tests.servers import free_port
 

@@ -18,13 +18,13 @@ from typing import Any
 
 import av
 
+from app.evidence.recording import RecordingService
+from app.evidence.recording_policy import RecordingPolicy
 from app.paths import BaseDir
-from app.recording import RecordingService
-from app.recording_policy import RecordingPolicy
-from media.caller_recorder import CallerRecorder
-from media.feed import Feed, FeedKind, FeedSpec
-from media.recorder import Recorder
-from media.webrtc import WebRtcSource
+from media.live.feed import Feed, FeedKind, FeedSpec
+from media.live.webrtc import WebRtcSource
+from media.recording.caller_recorder import CallerRecorder
+from media.recording.recorder import Recorder
 from tests.benchmarks.measure import process_cpu_s, thread_cpu_s
 
 SPEED = 10.0
@@ -236,10 +236,10 @@ class Exported:
 
 def export_once(base: Path, start: float, video_s: float, out: Path) -> Exported:
     """Tag `video_s` of the 1080p recording from `start` and export it, timed."""
-    from app.clips import ClipBook
-    from app.custody import CustodyLog
     from app.database import open_database
-    from app.evidence_export import export_clip
+    from app.evidence.clips import ClipBook
+    from app.evidence.custody import CustodyLog
+    from app.evidence.export import export_clip
 
     db = open_database(BaseDir(base).database)
     try:
@@ -256,7 +256,7 @@ def export_once(base: Path, start: float, video_s: float, out: Path) -> Exported
 def verify_once(folder: Path) -> float:
     """Wall seconds to check one bundle in full (its files' hashes, ledger entries and
     signature), the page cache warm from the export."""
-    from app.bundle_check import verify_bundle
+    from app.evidence.bundle_check import verify_bundle
 
     began = time.monotonic()
     failures = verify_bundle(folder)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from media.feed import Feed, FeedKind, FeedSpec
-from media.slot import Picture
-from media.source import FeedSource
+from media.live.feed import Feed, FeedKind, FeedSpec
+from media.live.slot import Picture
+from media.live.source import FeedSource
 from media.testcard import read_frame_number
 from tests.benchmarks import measure
 
@@ -29,7 +29,7 @@ def run_wall(
     from PySide6.QtCore import QTimer
 
     from app.instance import make_qt_app
-    from widgets.wall import Wall
+    from widgets.wall.wall import Wall
 
     app = make_qt_app(offscreen=True)  # as `vigil run` sets Qt and the GIL up
     feeds = [

@@ -19,12 +19,12 @@ from pathlib import Path
 
 import pytest
 
-from app.accounts import AccountBook
-from app.clips import ClipBook
-from app.custody import CustodyAction, CustodyLog
+from app.access.accounts import AccountBook
+from app.access.roles import Permission, Role, may
 from app.database import open_database
+from app.evidence.clips import ClipBook
+from app.evidence.custody import CustodyAction, CustodyLog
 from app.paths import BaseDir
-from app.roles import Permission, Role, may
 from tests.e2e.harness import vigil
 
 ME = getpass.getuser()

@@ -10,9 +10,9 @@ import datetime as dt
 import sqlite3
 from pathlib import Path
 
-from app.custody import CustodyAction, CustodyLog
 from app.database import open_database
-from app.ledger import SegmentLedger
+from app.evidence.custody import CustodyAction, CustodyLog
+from app.evidence.ledger import SegmentLedger
 from app.paths import BaseDir
 from tests.e2e.harness import vigil
 from tests.recordings import write_segment

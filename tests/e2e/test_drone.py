@@ -20,10 +20,10 @@ from typing import Any
 
 import pytest
 
-import media.klv
+import media.telemetry.klv
 from media.demo import YORK, Orbit
-from media.geo import distance_m
-from media.klv import DroneTelemetry
+from media.telemetry.geo import distance_m
+from media.telemetry.klv import DroneTelemetry
 from tests.e2e.harness import RunningVigil
 from tests.servers import UdpTsSender, free_port
 
@@ -33,7 +33,7 @@ Generous for a busy two-core machine; the issue's 2 s is measured from the first
 LOCATION_AFTER_FIRST_FRAME_S = 2.0
 """The issue: the drone is on the map within 2 s of its first frame on the wall."""
 
-# Quantisation of what ST 0601 puts on the wire (see tests/media/test_klv.py's STEP).
+# Quantisation of what ST 0601 puts on the wire (see tests/media/telemetry/test_klv.py's STEP).
 ALT_STEP_M = 19_900 / 65_535
 LAT_STEP_DEG = 180 / 0xFFFFFFFE
 OFFSET_STEP_DEG = 0.15 / 65_534
@@ -193,7 +193,7 @@ def test_drone_position_is_in_status_within_2_s_of_its_first_frame(short_tmp: Pa
 def damaged_klv(monkeypatch: pytest.MonkeyPatch) -> None:
     """Makes the demo encoder send its local sets in turn whole, with a wrong checksum, and
     cut 10 bytes short (in this test process only: vigil reads what arrives)."""
-    encode = media.klv.encode_packet
+    encode = media.telemetry.klv.encode_packet
     turn = itertools.count()
 
     def damaged(telemetry: DroneTelemetry) -> bytes:

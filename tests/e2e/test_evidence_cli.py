@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from app.database import open_database
-from app.ledger import SegmentLedger
+from app.evidence.ledger import SegmentLedger
 from app.paths import BaseDir
 from tests.e2e.harness import vigil
 from tests.recordings import write_segment

@@ -1,7 +1,7 @@
 """The evidence issue's "done means", through the public interface: a moment tagged on the
 running demo wall is exported as a bundle that `vigil evidence verify` calls VALID, and one
 changed byte makes it name the failed check. (The Review window's own steps, find, play,
-step and export with progress, are driven in tests/widgets/test_review.py.)"""
+step and export with progress, are driven in tests/widgets/evidence/test_review_window.py.)"""
 
 from __future__ import annotations
 

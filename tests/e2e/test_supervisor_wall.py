@@ -22,12 +22,12 @@ from typing import Any
 
 import pytest
 
-from app.accounts import AccountBook
-from app.bodycam import REASONS
-from app.custody import CustodyAction, CustodyEntry, CustodyLog
+from app.access.accounts import AccountBook
+from app.access.bodycam import REASONS
+from app.access.roles import Permission, Role
 from app.database import open_database
+from app.evidence.custody import CustodyAction, CustodyEntry, CustodyLog
 from app.paths import BaseDir
-from app.roles import Permission, Role
 from tests.e2e.harness import RunningVigil, vigil
 
 ME = getpass.getuser()

@@ -8,7 +8,7 @@ import media
 
 
 def test_media_imports_no_qt() -> None:
-    modules = [f"media.{m.name}" for m in pkgutil.iter_modules(media.__path__)]
+    modules = [m.name for m in pkgutil.walk_packages(media.__path__, "media.")]
     code = (
         "import importlib, sys\n"
         f"for name in {modules!r}: importlib.import_module(name)\n"

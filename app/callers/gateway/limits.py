@@ -1,0 +1,130 @@
+"""What the gateway accepts from a phone: request rates, body sizes, and location fixes.
+
+Everything here is plain checking with a reason a log line can carry; the server turns a
+`RefusedError` into its HTTP status. A caller who sends too much or nonsense is refused alone:
+no state is shared between keys, and nothing here blocks.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from collections.abc import Callable, Hashable
+from typing import Any
+
+from media.live.feed import Location
+
+MAX_SDP_BYTES = 64 * 1024
+MAX_JSON_BYTES = 4 * 1024
+MAX_CLOCK_AHEAD_S = 300.0
+"""A fix stamped further in the future than this is refused (a phone's clock is rarely
+that wrong; a forged body often is)."""
+
+
+class RefusedError(Exception):
+    """A request the gateway answers with a 4xx: `status`, and a reason for the log."""
+
+    def __init__(self, status: int, reason: str, *, retry_after_s: float | None = None):
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+        self.retry_after_s = retry_after_s
+
+
+class RateLimiter:
+    """A token bucket per key: `burst` requests at once, then `per_s` a second."""
+
+    def __init__(
+        self, per_s: float, burst: int, *, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.per_s = per_s
+        self.burst = burst
+        self._clock = clock
+        self._buckets: dict[Hashable, tuple[float, float]] = {}
+
+    def take(self, key: Hashable) -> None:
+        """Spend one request for `key`, or raise a 429 `RefusedError` saying when to retry."""
+        now = self._clock()
+        tokens, at = self._buckets.get(key, (float(self.burst), now))
+        tokens = min(float(self.burst), tokens + (now - at) * self.per_s)
+        if tokens < 1.0:
+            self._buckets[key] = (tokens, now)
+            raise RefusedError(
+                429, f"more than {self.per_s:g} requests/s", retry_after_s=(1 - tokens) / self.per_s
+            )
+        self._buckets[key] = (tokens - 1.0, now)
+        if len(self._buckets) > 10_000:
+            self._forget_full(now)
+
+    def _forget_full(self, now: float) -> None:
+        """Drop buckets that have refilled: they hold nothing a new bucket would not."""
+        full_after = self.burst / self.per_s
+        self._buckets = {
+            key: (tokens, at)
+            for key, (tokens, at) in self._buckets.items()
+            if now - at < full_after
+        }
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not a number")
+
+
+def parse_json(body: bytes) -> dict[str, Any]:
+    """A JSON object, or a 400 `RefusedError`. NaN and Infinity are not JSON and are refused."""
+    try:
+        data = json.loads(body, parse_constant=_reject_constant)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise RefusedError(400, f"body is not JSON: {exc}") from None
+    except RecursionError:
+        raise RefusedError(400, "body is nested too deeply") from None
+    if not isinstance(data, dict):
+        raise RefusedError(400, "body is not a JSON object")
+    return data
+
+
+def _optional(data: dict[str, Any], key: str) -> float | None:
+    value = data.get(key)
+    return None if value is None else _required(data, key)
+
+
+def _required(data: dict[str, Any], key: str) -> float:
+    value = data.get(key)
+    if value is None:
+        raise RefusedError(422, f"{key} is missing")
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise RefusedError(422, f"{key} must be a number")
+    try:
+        number = float(value)  # an integer beyond a float's range overflows here
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise RefusedError(422, f"{key} must be finite")
+    return number
+
+
+def parse_location(body: bytes, *, now: float | None = None) -> Location:
+    """`{lat, lon, accuracy_m, heading?, speed?, at}` checked field by field, or a `RefusedError`
+    (400 for a body that is not JSON, 422 for a value out of range)."""
+    data = parse_json(body)
+    lat = _required(data, "lat")
+    lon = _required(data, "lon")
+    accuracy = _required(data, "accuracy_m")
+    heading = _optional(data, "heading")
+    speed = _optional(data, "speed")
+    at = _required(data, "at")
+    if not -90.0 <= lat <= 90.0:
+        raise RefusedError(422, f"lat {lat} is outside -90..90")
+    if not -180.0 <= lon <= 180.0:
+        raise RefusedError(422, f"lon {lon} is outside -180..180")
+    if accuracy < 0:
+        raise RefusedError(422, f"accuracy_m {accuracy} is negative")
+    if heading is not None and not 0.0 <= heading <= 360.0:
+        raise RefusedError(422, f"heading {heading} is outside 0..360")
+    if speed is not None and speed < 0:
+        raise RefusedError(422, f"speed {speed} is negative")
+    now = time.time() if now is None else now
+    if at > now + MAX_CLOCK_AHEAD_S:
+        raise RefusedError(422, f"at is {at - now:.0f} s in the future")
+    return Location(lat, lon, accuracy, at, heading_deg=heading, speed_mps=speed)

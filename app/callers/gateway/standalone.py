@@ -1,0 +1,74 @@
+"""`vigil gateway`: the caller gateway alone, with no wall (a server in the control room's
+network, or a test). Callers' feeds are received and counted, and `vigil status` shows
+them and their positions, as it does for a running wall.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from app import config as config_module
+from app.access.control_desk import Command, ControlDesk
+from app.access.person import Person
+from app.callers.gateway.service import GatewayService
+from app.callers.sms import SmsSettings
+from app.config import GatewaySettings
+from app.control import ControlServer
+from app.feeds.service import FeedService
+from app.feeds.status import feed_status
+from app.logs import setup_logging
+from app.paths import BaseDir
+
+log = logging.getLogger(__name__)
+
+
+def serve(config_path: Path | None, base_dir: Path | None, *, verbose: bool = False) -> int:
+    base = BaseDir.resolve(base_dir).ensure()
+    setup_logging(base, verbose=verbose)
+    config = config_module.read(config_path)
+    settings = config.gateway if config and config.gateway else GatewaySettings()
+    feeds = FeedService()
+    service = GatewayService(settings, config.sms if config else SmsSettings(), base, feeds)
+    started_at = time.time()
+
+    def status(request: dict[str, Any], person: Person) -> dict[str, Any]:
+        now = time.monotonic()
+        return {
+            "pid": os.getpid(),
+            "started_at": started_at,
+            "base_dir": str(base.root),
+            "config": str(config.path) if config and config.path else None,
+            "demo": False,
+            "feeds": [feed_status(feed, now) for feed in feeds.feeds],
+            "gateway": service.status(),
+        }
+
+    async def main() -> int:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        desk = ControlDesk(base.database)
+        desk.add("status", Command(None, "vigil status", status))
+        control = ControlServer(base.control_socket, desk.handle)
+        await control.start()
+        feeds.start()
+        try:
+            if not await service.start():
+                return 1
+            print(f"caller gateway on https://{settings.host}:{service.gateway.port}", flush=True)
+            await stop.wait()
+            return 0
+        finally:
+            await service.close()
+            await control.close()
+            feeds.stop()
+            log.info("gateway stopped")
+
+    return asyncio.run(main())

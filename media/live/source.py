@@ -1,0 +1,303 @@
+"""A feed's source: opens its URL with PyAV and decodes on its own named thread.
+
+One thread per feed (`feed-BWV-4521`) runs `_run()`: open with low-delay options, demux,
+hand each packet as it arrived to the feed's recorder (`Feed.packet_sink`), decode,
+convert each picture once to BGRA at the size the wall shows it, and put it in the feed's
+latest-frame slot. When the link breaks it waits (0.5 s doubling to 5 s) and
+tries again, forever, until `stop()`. Nothing here blocks anyone else: a feed that hangs
+hangs only its own thread.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import urllib.parse
+from typing import Any
+
+import av
+import av.container
+import av.error
+from av.codec.context import Flags
+
+from media.live.backoff import Backoff
+from media.live.feed import Connection, Feed, FeedState, Location, PacketSink
+from media.live.picture_out import PictureOut
+from media.telemetry.klv import DroneTelemetry, KlvReader
+
+log = logging.getLogger(__name__)
+
+OPEN_TIMEOUT_S = 5.0
+READ_TIMEOUT_S = 5.0
+"""A connected feed silent this long is closed and reopened (it shows STALLED from 2 s)."""
+
+NETWORK_SCHEMES = frozenset(
+    {"rtsp", "rtsps", "rtmp", "rtmps", "srt", "udp", "rtp", "http", "https", "tcp"}
+)
+
+
+def is_local(url: str) -> bool:
+    scheme = urllib.parse.urlsplit(url).scheme
+    return scheme in ("", "file") or len(scheme) == 1  # "C:\\..." on Windows
+
+
+def with_credentials(url: str, username: str | None, password: str | None) -> str:
+    """The URL to hand to FFmpeg, with credentials put in; never stored or logged."""
+    if not username:
+        return url
+    parts = urllib.parse.urlsplit(url)
+    userinfo = urllib.parse.quote(username, safe="")
+    if password:
+        userinfo += ":" + urllib.parse.quote(password, safe="")
+    netloc = f"{userinfo}@{parts.hostname or ''}"
+    if parts.port:
+        netloc += f":{parts.port}"
+    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
+
+
+def open_options(url: str, rtsp_transport: str = "tcp") -> dict[str, str]:
+    """Low-delay demuxer and decoder options for a live URL."""
+    scheme = urllib.parse.urlsplit(url).scheme
+    options = {
+        "analyzeduration": "500000",  # µs: enough to find SPS/PPS at the next key frame
+        "probesize": "1000000",
+        "fflags": "nobuffer",
+        "flags": "low_delay",
+    }
+    if scheme in ("rtsp", "rtsps"):
+        options["rtsp_transport"] = rtsp_transport
+    if scheme in ("udp", "rtp"):
+        # The UDP reader thread's ring, counted in 188-byte TS packets: about 6 MB, room
+        # for many 1080p key frames. (A million, tried first, was 188 MB a feed, and RSS
+        # grew with every byte received until the ring wrapped.) An overrun must not end
+        # the stream: the decoder recovers at the next key frame.
+        options.setdefault("fifo_size", "32768")
+        options.setdefault("buffer_size", "4194304")
+        options.setdefault("overrun_nonfatal", "1")
+    if is_local(url):
+        options = {}
+    return options
+
+
+def describe_error(exc: BaseException) -> str:
+    """A short, operator-readable reason for a failed open or read."""
+    if isinstance(exc, av.error.ExitError):
+        return "no data (timed out)"
+    if isinstance(exc, av.error.FFmpegError):
+        return exc.strerror or type(exc).__name__
+    if isinstance(exc, NoMediaError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+class NoMediaError(Exception):
+    """The URL opened, but holds neither video nor audio."""
+
+
+class FeedSource:
+    """Runs one feed's decode thread. `start()` once; `stop()` to end it."""
+
+    def __init__(
+        self,
+        feed: Feed,
+        *,
+        open_timeout_s: float = OPEN_TIMEOUT_S,
+        read_timeout_s: float = READ_TIMEOUT_S,
+        backoff: Backoff | None = None,
+    ) -> None:
+        self.feed = feed
+        self._open_timeout = open_timeout_s
+        self._read_timeout = read_timeout_s
+        self._backoff = backoff or Backoff()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=f"feed-{feed.name}", daemon=True)
+        self._out = PictureOut(feed, self._backoff)
+        self._file_clock: tuple[float, float] | None = None
+        self._sink: PacketSink | None = None
+        """The recorder begun on this connection's streams, if any."""
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout_s: float = 1.0) -> None:
+        """Ask the thread to end and wait a little. A read blocked in FFmpeg ends at its
+        timeout; the thread is a daemon, so it never holds up the program's exit."""
+        self._stop.set()
+        if self._thread.is_alive() and self._thread is not threading.current_thread():
+            self._thread.join(timeout_s)
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    # -- the thread ----------------------------------------------------------------------
+
+    def _run(self) -> None:
+        spec = self.feed.spec
+        local = is_local(spec.url)
+        while not self._stop.is_set():
+            try:
+                self._session()
+                if local and spec.loop:
+                    continue
+                if local:
+                    self.feed.set_connection(Connection(FeedState.ENDED, "end of file"))
+                    return
+                error = "stream ended"
+            except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+                if local:
+                    self._fail(f"{exc.strerror}: {spec.url}")
+                    return
+                error = describe_error(exc)
+            except av.error.InvalidDataError as exc:
+                if local:
+                    self._fail(f"not a video file ({describe_error(exc)}): {spec.url}")
+                    return
+                error = describe_error(exc)
+            except NoMediaError as exc:
+                if local:
+                    self._fail(str(exc))
+                    return
+                error = str(exc)
+            except Exception as exc:  # a feed must never take the wall down: report and retry
+                if not isinstance(exc, av.error.FFmpegError):
+                    log.exception("feed %s: unexpected error", spec.name)
+                error = describe_error(exc)
+            if self._stop.is_set():
+                break
+            delay = self._backoff.next_delay()
+            log.info("feed %s: %s; retrying in %.1f s", spec.name, error, delay)
+            self.feed.set_connection(
+                Connection(FeedState.RECONNECTING, error, time.monotonic() + delay)
+            )
+            self._stop.wait(delay)
+        self.feed.set_connection(Connection(FeedState.ENDED, "stopped"))
+
+    def _fail(self, error: str) -> None:
+        log.warning("feed %s failed: %s", self.feed.name, error)
+        self.feed.set_connection(Connection(FeedState.FAILED, error))
+
+    def _session(self) -> None:
+        spec = self.feed.spec
+        url = with_credentials(spec.url, spec.username, spec.password)
+        container = av.open(
+            url,
+            options=open_options(spec.url, spec.rtsp_transport.value),
+            timeout=(self._open_timeout, self._read_timeout),
+        )
+        try:
+            self._pump(container)
+        finally:
+            if self._sink is not None:  # the connection is over: its segment is closed now
+                self._sink.end()
+                self._sink = None
+            container.close()
+
+    def _pump(self, container: av.container.InputContainer) -> None:
+        video = container.streams.video[0] if container.streams.video else None
+        audio = container.streams.audio[0] if container.streams.audio else None
+        if video is None and audio is None:
+            raise NoMediaError("no video or audio in this stream")
+        klv = next((d for d in container.streams.data if d.name == "klv"), None)
+        streams: list[Any] = [s for s in (video, audio, klv) if s is not None]
+        reader = KlvReader() if klv is not None else None
+        if reader is not None:
+            self.feed.klv = reader.stats
+        stats = self.feed.stats
+        stats.connects += 1
+        if video is not None:
+            # One decode thread per feed: with many feeds the cores are already shared out,
+            # and frame threading would add a frame of delay per thread.
+            video.codec_context.thread_count = 1
+            # Hand each picture out as soon as it is decoded: live feeds have no B-frames
+            # worth waiting for, and the decoder would otherwise hold one back to reorder.
+            video.codec_context.flags |= Flags.low_delay
+            stats.codec = video.codec_context.name
+            self._out.sar = video.codec_context.sample_aspect_ratio
+        if audio is not None:
+            stats.audio_codec = audio.codec_context.name
+        if self.feed.connection.state is not FeedState.LIVE:
+            self.feed.set_connection(Connection(FeedState.CONNECTING))
+        self._file_clock = None
+        pace = is_local(self.feed.spec.url)
+        for packet in container.demux(streams):
+            if self._stop.is_set():
+                return
+            if packet.size == 0:
+                continue
+            if pace:
+                self._pace(packet)  # a file's packet "arrives" when its time comes
+            arrived = time.monotonic()
+            stats.on_packet(packet.size, arrived)
+            self._record(packet, streams)
+            if packet.is_corrupt:  # the demuxer saw lost or broken transport packets
+                stats.decode_errors += 1
+            if packet.stream is klv and reader is not None:
+                for telemetry in reader.feed(bytes(packet)):
+                    self._on_telemetry(telemetry)
+                continue
+            try:
+                if packet.stream is video:
+                    started = time.perf_counter()
+                    for frame in video.decode(packet):
+                        # FFmpeg conceals most damage rather than failing: count what it flags.
+                        if frame.is_corrupt:
+                            stats.decode_errors += 1
+                        self._out.deliver(frame, arrived, started)
+                        started = time.perf_counter()
+                else:
+                    for sound in packet.decode():
+                        self.feed.audio.feed(sound)  # type: ignore[arg-type]
+            except av.error.InvalidDataError:
+                # Damaged data: count it and carry on; the decoder resyncs at the next key frame.
+                stats.decode_errors += 1
+        if video is not None and not self._stop.is_set():
+            # The stream ended: drain the pictures the decoder still holds back for reordering
+            # (B-frames), or a file's last frames are never shown.
+            try:
+                started = time.perf_counter()
+                for frame in video.decode(None):
+                    self._out.deliver(frame, time.monotonic(), started)
+                    started = time.perf_counter()
+            except av.error.FFmpegError:
+                stats.decode_errors += 1
+
+    def _record(self, packet: av.Packet[Any], streams: list[Any]) -> None:
+        """Give the packet, as demuxed, to the feed's recorder before decoding touches it.
+        A recorder attached (or swapped) while connected begins on this connection."""
+        sink = self.feed.packet_sink
+        if sink is not self._sink:
+            if self._sink is not None:
+                self._sink.end()
+            self._sink = sink
+            if sink is not None:
+                sink.begin(streams)
+        if sink is not None:
+            sink.put(packet)
+
+    def _on_telemetry(self, telemetry: DroneTelemetry) -> None:
+        """A drone's local set: its position (where the sensor is) and heading."""
+        feed = self.feed
+        feed.telemetry = telemetry
+        if telemetry.sensor_lat is not None and telemetry.sensor_lon is not None:
+            feed.location = Location(
+                telemetry.sensor_lat,
+                telemetry.sensor_lon,
+                None,
+                telemetry.time_utc if telemetry.time_utc is not None else time.time(),
+                heading_deg=telemetry.heading_deg,
+            )
+
+    def _pace(self, packet: av.Packet[Any]) -> None:
+        """Play a local file at its own speed, not as fast as it decodes."""
+        if packet.pts is None or packet.time_base is None:
+            return
+        pts_s = float(packet.pts * packet.time_base)
+        now = time.monotonic()
+        if self._file_clock is None or pts_s < self._file_clock[1]:
+            self._file_clock = (now, pts_s)
+            return
+        due = self._file_clock[0] + (pts_s - self._file_clock[1])
+        if due > now:
+            self._stop.wait(min(due - now, 1.0))

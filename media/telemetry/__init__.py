@@ -1,0 +1,1 @@
+"""Where a feed is: MISB ST 0601 KLV from drones, and geodesy on the WGS84 ellipsoid."""

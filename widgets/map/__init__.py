@@ -1,0 +1,1 @@
+"""Qt views for the map: the QtLocation panel and the markers it draws."""
