@@ -14,16 +14,15 @@ it needs, and leaves a REFUSED entry in the custody log (app/access/person.py).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from app.access.person import EXIT_NOT_PERMITTED, NotPermittedError
+from app.access import EXIT_NOT_PERMITTED, NotPermittedError
 from app.commands.users import add_users_parser, users_command
 from app.commands.wall import add_wall_parser, default_action, wall_command
 from app.config import ConfigError
-from app.control import NoInstanceError, request
+from app.control import NoInstanceError
 from app.paths import BaseDir, BaseDirError
 
 EXIT_CONFIG = 2
@@ -203,12 +202,12 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _dispatch(args: argparse.Namespace) -> int:
+    """Run the subcommand's module (app/commands/), imported only now: `vigil status` must
+    start without Qt, aiortc or the evidence store."""
     if args.command == "status":
-        base = BaseDir.resolve(args.base_dir)
-        answer = request(base.control_socket, {"cmd": "status"})
-        print(json.dumps(answer, indent=2))
-        return 0
+        from app.commands.status import status_command
 
+        return status_command(args)
     if args.command == "link":
         from app.commands.link import link_command
 
@@ -226,22 +225,13 @@ def _dispatch(args: argparse.Namespace) -> int:
     if args.command == "wall":
         return wall_command(args)
     if args.command == "gateway":
-        from app.callers.gateway.standalone import serve
+        from app.commands.gateway import gateway_command
 
-        return serve(args.config, args.base_dir, verbose=args.verbose)
-
-    from app.instance import Options, run, snapshot
-
-    options = Options(
-        config=args.config,
-        base_dir=args.base_dir,
-        demo=args.demo,
-        offscreen=getattr(args, "offscreen", False),
-        verbose=args.verbose,
-    )
+        return gateway_command(args)
     if args.command == "snapshot":
-        status = snapshot(options, args.out, args.after, args.size)
-        if status == 0:
-            print(args.out)
-        return status
-    return run(options)
+        from app.commands.snapshot import snapshot_command
+
+        return snapshot_command(args)
+    from app.commands.run import run_command
+
+    return run_command(args)

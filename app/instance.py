@@ -17,19 +17,14 @@ from pathlib import Path
 from typing import Any
 
 from app import config as config_module
-from app.access.control_desk import Command, ControlDesk
+from app.access import Command, ControlDesk
 from app.callers.gateway.service import GatewayService
-from app.config import Config, MapSettings
+from app.config import Config, EvidenceSettings, MapSettings
 from app.control import ControlServer
 from app.evidence.recording import RecordingService
-from app.evidence.recording_policy import EvidenceSettings
-from app.feeds.demo import DemoSender
-from app.feeds.demo_positions import DemoPositions
-from app.feeds.service import FeedService, with_password
-from app.feeds.status import feed_status
+from app.feeds import DemoPositions, DemoSender, FeedService, feed_status, with_password
 from app.logs import setup_logging
-from app.map.service import MapService
-from app.map.tracks import TrackRecorder
+from app.map import MapService, TrackRecorder
 from app.paths import BaseDir
 
 log = logging.getLogger(__name__)
@@ -152,11 +147,10 @@ def make_qt_app(offscreen: bool) -> Any:
 
 def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instance, Any]:
     """Base dir, logging, config, Qt, feeds and window: what `run` and `snapshot` share."""
-    from app.access.accounts import AccountBook
-    from app.access.person import AccessSettings
-    from app.access.session import Session
+    from app.access import AccountBook, Session
+    from app.config import AccessSettings
     from app.database import open_database
-    from app.evidence.custody import CustodyLog
+    from app.evidence import CustodyLog
     from app.evidence.review import open_review
     from app.wall.remote import serve_wall
     from app.wall.screens import wall_screens
@@ -188,7 +182,7 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
         sign_in=access.sign_in,
         screens=wall_screens(config.screens if config else 1),
     )
-    serve_wall(instance.desk, window)
+    serve_wall(instance.desk, window.screens, window.bodycams)
     return base, app, instance, window
 
 

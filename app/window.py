@@ -17,33 +17,27 @@ from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QScreen, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QWidget
 
+from app.access import Permission, Person, Session, ViewingLog
 from app.access.bodycam_desk import BodycamDesk
-from app.access.person import Person, SignIn
-from app.access.roles import Permission
-from app.access.session import Session
-from app.access.viewing import ViewingLog
 from app.access.window_controls import AccessControls, banner_above
+from app.callers import CallerLink, LinkState
 from app.callers.controls import CallerControls
 from app.callers.gateway.service import GatewayService
-from app.callers.links import CallerLink, LinkState
+from app.config import SignIn
 from app.evidence.tagging import DEFAULT_TAG_SECONDS, TagDesk
-from app.feeds.service import FeedService
+from app.feeds import FeedService
+from app.map import MapView
 from app.map.panel_settings import map_setup
-from app.map.service import MapView
+from app.wall import ScreenPlan, WallState, ordered
 from app.wall.menus import WallMenus
 from app.wall.on_view import OnView
-from app.wall.plan import ScreenPlan
 from app.wall.screens import WallScreens
-from app.wall.state import WallState, ordered
-from media.live.feed import Feed, FeedKind, FeedState
+from media.live import Feed, FeedKind, FeedState
 from widgets import theme
-from widgets.access.sign_in import AccessBanner
+from widgets.access import AccessBanner
 from widgets.layout import CHOICES
-from widgets.map.panel import MapPanel
-from widgets.wall.alert_list import AlertList
-from widgets.wall.alerts import AlertKind, AlertWatcher
-from widgets.wall.audio_out import AudioOut
-from widgets.wall.wall import Wall
+from widgets.map import MapPanel
+from widgets.wall import AlertKind, AlertList, AlertWatcher, AudioOut, Wall
 
 
 class WallWindow(QMainWindow):

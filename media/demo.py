@@ -23,8 +23,8 @@ import av
 import av.container
 import numpy as np
 
-from media.live.feed import FeedKind
-from media.telemetry.klv import DroneTelemetry, encode_packet
+from media.live import FeedKind
+from media.telemetry import DroneTelemetry, encode_packet
 from media.testcard import TestCard
 
 

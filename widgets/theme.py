@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6.QtGui import QColor, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
-from media.live.feed import FeedKind, FeedState
+from media.live import FeedKind, FeedState
 
 BACKGROUND = QColor("#0b0d10")
 TILE_BACKGROUND = QColor("#14171c")

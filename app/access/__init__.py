@@ -1,2 +1,37 @@
 """Who may do what: accounts and roles, the person at the workstation, a window's session
 and idle lock, body cams' stated reasons, the viewing log, and the control socket's role checks."""
+
+from app.access.accounts import AccountBook, AccountError, LastAdminError, UnknownAccountError
+from app.access.bodycam import ReasonError, stated_reason
+from app.access.control_desk import Command, ControlDesk
+from app.access.person import (
+    EXIT_NOT_PERMITTED,
+    NotPermittedError,
+    Person,
+    check_command,
+    who_is_here,
+)
+from app.access.roles import Permission, Role
+from app.access.session import Session
+from app.access.viewing import Viewing, ViewingLog
+
+__all__ = [
+    "EXIT_NOT_PERMITTED",
+    "AccountBook",
+    "AccountError",
+    "Command",
+    "ControlDesk",
+    "LastAdminError",
+    "NotPermittedError",
+    "Permission",
+    "Person",
+    "ReasonError",
+    "Role",
+    "Session",
+    "UnknownAccountError",
+    "Viewing",
+    "ViewingLog",
+    "check_command",
+    "stated_reason",
+    "who_is_here",
+]

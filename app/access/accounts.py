@@ -29,8 +29,7 @@ from typing import Any
 import sqlite_utils
 
 from app.access.roles import Role
-from app.evidence.custody import CustodyAction, CustodyLog
-from app.evidence.hashchain import immediate
+from app.evidence import CustodyAction, CustodyLog, immediate
 
 SCRYPT_N, SCRYPT_R, SCRYPT_P = 16384, 8, 1
 """About 16 MiB and some tens of milliseconds a guess: OWASP's floor for scrypt."""

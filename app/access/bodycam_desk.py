@@ -19,9 +19,9 @@ from PySide6.QtWidgets import QWidget
 from app.access.bodycam import REASONS, ViewingReason, stated_reason
 from app.access.person import Person
 from app.access.roles import Permission
-from media.live.feed import Feed, FeedKind
-from widgets.access.bodycam_reason import ReasonDialog
-from widgets.wall.tile import Tile
+from media.live import Feed, FeedKind
+from widgets.access import ReasonDialog
+from widgets.wall import Tile
 
 
 @dataclass(frozen=True)

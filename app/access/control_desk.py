@@ -34,7 +34,7 @@ from app.access.accounts import AccountBook
 from app.access.person import How, NotPermittedError, Person, require, who_is_here
 from app.access.roles import Permission, Role
 from app.database import open_database
-from app.evidence.custody import CustodyLog
+from app.evidence import CustodyLog
 
 log = logging.getLogger(__name__)
 

@@ -10,9 +10,10 @@ account's user name, which with Vigil's own sign-in differs from the OS user.
 from __future__ import annotations
 
 from app.access.accounts import AccountBook
-from app.access.person import AccessSettings, How, Person, SignIn, require, who_is_here
+from app.access.person import How, Person, require, who_is_here
 from app.access.roles import Permission
-from app.evidence.custody import CustodyAction, CustodyLog, os_user
+from app.config import AccessSettings, SignIn
+from app.evidence import CustodyAction, CustodyLog, os_user
 
 WRONG_SIGN_IN = "Wrong user name or password, or the account is disabled."
 """One answer for every failed sign-in, so a guess learns nothing about which part failed

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from app.database import open_database
-from app.evidence.custody import CustodyAction, CustodyLog, os_user
-from media.live.feed import Feed
+from app.evidence import CustodyAction, CustodyLog, os_user
+from media.live import Feed
 
 log = logging.getLogger(__name__)
 

@@ -18,11 +18,11 @@ from PySide6.QtCore import QObject
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
-from app.access.person import How, SignIn
+from app.access.person import How
 from app.access.roles import Permission
 from app.access.session import Session, SignInError
-from widgets.access.idle import IdleWatcher
-from widgets.access.sign_in import AccessBanner, LockScreen, SignInDialog
+from app.config import SignIn
+from widgets.access import AccessBanner, IdleWatcher, LockScreen, SignInDialog
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ from PySide6.QtWidgets import QMessageBox, QWidget
 
 from app.callers.gateway.service import GatewayService
 from app.callers.sms import SmsError
-from app.feeds.service import FeedService
-from media.live.feed import Feed
-from widgets.callers.invite import Invitation, InviteDialog, IssuedLink
-from widgets.wall.wall import Wall
+from app.feeds import FeedService
+from media.live import Feed
+from widgets.callers import Invitation, InviteDialog, IssuedLink
+from widgets.wall import Wall
 
 log = logging.getLogger(__name__)
 

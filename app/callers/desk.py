@@ -33,8 +33,8 @@ from app.callers.links import (
     LinkState,
 )
 from app.config import GatewaySettings
-from app.feeds.service import FeedService
-from media.live.feed import Connection, Feed, FeedKind, FeedSpec, FeedState
+from app.feeds import FeedService
+from media.live import Connection, Feed, FeedKind, FeedSpec, FeedState
 from media.live.webrtc import WebRtcSource
 
 log = logging.getLogger(__name__)

@@ -18,11 +18,9 @@ import sqlite3
 import sys
 
 from app import config as config_module
-from app.access.person import check_command
-from app.access.roles import Permission
+from app.access import Permission, check_command
 from app.database import open_database
-from app.evidence.custody import CustodyAction, CustodyLog
-from app.evidence.ledger import SegmentLedger
+from app.evidence import CustodyAction, CustodyLog, SegmentLedger
 from app.paths import BaseDir
 
 EXIT_INVALID = 1

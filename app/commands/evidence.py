@@ -20,18 +20,24 @@ import sys
 import sqlite_utils
 
 from app import config as config_module
-from app.access.person import check_command
-from app.access.roles import Permission
+from app.access import Permission, check_command
 from app.config import Config
 from app.control import NoInstanceError, request
 from app.database import open_database
-from app.evidence.clips import Clip, ClipBook, ClipError, ClipWithdrawnError, UnknownClipError
-from app.evidence.custody import CustodyLog
-from app.evidence.hashchain import parse_utc, utc_text
-from app.evidence.ledger import SegmentLedger
-from app.map.tracks import TrackBook
+from app.evidence import (
+    Clip,
+    ClipBook,
+    ClipError,
+    ClipWithdrawnError,
+    CustodyLog,
+    SegmentLedger,
+    UnknownClipError,
+    parse_utc,
+    utc_text,
+)
+from app.map import TrackBook
 from app.paths import BaseDir
-from media.live.feed import FeedKind
+from media.live import FeedKind
 
 EXIT_BAD_INPUT = 2
 EXIT_REFUSED = 1

@@ -1,13 +1,13 @@
 """`vigil evidence export CLIP_ID --out DIR [--force]` and `vigil evidence verify DIR`.
 
-`export` writes the clip's evidence bundle (app/evidence/export.py) and prints the folder,
+`export` writes the clip's evidence bundle (app/evidence/bundle/export.py) and prints the folder,
 the first and last frames' UTC times, the pre-roll and gaps, and the signing key's
 fingerprint grouped for reading aloud. A refusal or failure exits 1 with the reason; a
 target that is not a folder, or a full folder without `--force`, exits 2. An export taking
 more than a second shows its progress on stderr: a bar redrawn in place on a terminal,
 otherwise a line at each tenth.
 
-`verify` checks a bundle from its own files (app/evidence/bundle_check.py): it prints "VALID: …"
+`verify` checks a bundle from its own files (app/evidence/bundle/check.py): it prints "VALID: …"
 and exits 0, or one "FAILED: …" line per failed check and "INVALID: …", exit 1; a folder
 that is no bundle exits 2. It then says whether the bundle's key is this instance's (by
 fingerprint) and, on an instance, records the verification in the custody log. On the
@@ -28,15 +28,21 @@ import time
 from typing import TextIO
 
 from app import config as config_module
-from app.access.person import check_command
-from app.access.roles import Permission
+from app.access import Permission, check_command
 from app.database import open_database
-from app.evidence.bundle import MANIFEST
-from app.evidence.bundle_check import BundleReport, NotABundleError, check_bundle
-from app.evidence.custody import CustodyAction, CustodyLog
-from app.evidence.export import ExportError, ExportTargetError, export_clip
-from app.evidence.hashchain import hash_file, utc_text
-from app.evidence.signing import SigningKeyError, grouped, instance_fingerprint
+from app.evidence import CustodyAction, CustodyLog, hash_file, utc_text
+from app.evidence.bundle import (
+    MANIFEST,
+    BundleReport,
+    ExportError,
+    ExportTargetError,
+    NotABundleError,
+    SigningKeyError,
+    check_bundle,
+    export_clip,
+    grouped,
+    instance_fingerprint,
+)
 from app.paths import BaseDir
 
 EXIT_FAILED = 1

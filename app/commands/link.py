@@ -16,13 +16,11 @@ import json
 import sys
 
 from app import config as config_module
-from app.access.person import check_command
-from app.access.roles import Permission
+from app.access import Permission, check_command
+from app.callers import LinkBook, LinkError, SmsError, validate_e164
 from app.callers.desk import make_link
 from app.callers.gateway.service import text_link
-from app.callers.links import LinkBook, LinkError
-from app.callers.sms import SmsError, SmsSettings, validate_e164
-from app.config import GatewaySettings
+from app.config import GatewaySettings, SmsSettings
 from app.database import open_database
 from app.paths import BaseDir
 

@@ -16,12 +16,19 @@ import json
 import sys
 
 from app import config as config_module
-from app.access.accounts import AccountBook, AccountError, LastAdminError, UnknownAccountError
-from app.access.person import SignIn, check_command, who_is_here
-from app.access.roles import Permission, Role
+from app.access import (
+    AccountBook,
+    AccountError,
+    LastAdminError,
+    Permission,
+    Role,
+    UnknownAccountError,
+    check_command,
+    who_is_here,
+)
+from app.config import SignIn
 from app.database import open_database
-from app.evidence.custody import CustodyLog
-from app.evidence.hashchain import utc_text
+from app.evidence import CustodyLog, utc_text
 from app.paths import BaseDir
 
 EXIT_FAILED = 1

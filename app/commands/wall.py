@@ -33,7 +33,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from app.access.person import EXIT_NOT_PERMITTED
+from app.access import EXIT_NOT_PERMITTED
 from app.control import request
 from app.paths import BaseDir
 

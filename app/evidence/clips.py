@@ -51,7 +51,7 @@ import sqlite_utils
 
 from app.evidence.custody import CustodyAction, CustodyLog, os_user
 from app.evidence.hashchain import immediate, utc_text
-from media.live.feed import FeedKind
+from media.live import FeedKind
 
 MAX_CLIP_S = 6 * 3600.0
 FUTURE_SLACK_S = 5.0

@@ -3,7 +3,7 @@ chained segments under `<base>/recordings/<feed>/`, and old ones retired.
 
 At start it first accounts for what a crash left (app/evidence/recovery.py: partial segments to
 quarantine, closed ones entered, the newest entries re-checked), then gives each feed
-whose kind the policy records (app/evidence/recording_policy.py) a `Recorder`
+whose kind the policy records (app/config/recording.py) a `Recorder`
 (media/recording/recorder.py) whose closed segments go into the ledger (app/evidence/ledger.py) as
 they close. The ledger is written from the recorders' own threads, each with its own SQLite
 connection: nothing here runs on the GUI thread. Retention (app/evidence/retention.py) then runs on
@@ -29,18 +29,16 @@ from typing import Any
 
 import sqlite_utils
 
+from app.config import RecordingPolicy
 from app.database import open_database
 from app.evidence.custody import CustodyLog
 from app.evidence.ledger import SegmentLedger
-from app.evidence.recording_policy import RecordingPolicy
 from app.evidence.recovery import RecoveryReport, recover
 from app.evidence.retention import RetentionService
 from app.paths import BaseDir
-from media.live.feed import Feed
+from media.live import Feed
 from media.live.webrtc import WebRtcSource
-from media.recording.caller_recorder import CallerRecorder
-from media.recording.recorder import Recorder
-from media.recording.segment import SegmentInfo
+from media.recording import CallerRecorder, Recorder, SegmentInfo
 
 log = logging.getLogger(__name__)
 

@@ -14,12 +14,11 @@ from PySide6.QtWidgets import QWidget
 
 from app.config import Config
 from app.evidence.review_store import OpenedClip, ReviewStore
+from app.map import MapView
 from app.map.panel_settings import map_setup
-from app.map.service import MapView
 from app.paths import BaseDir
-from media.clips.still import Still
-from widgets.evidence.review_model import ClipQuery, ClipRecord, OpenedClipRecord, ReviewServices
-from widgets.evidence.review_window import ReviewWindow
+from media.clips import Still
+from widgets.evidence import ClipQuery, ClipRecord, OpenedClipRecord, ReviewServices, ReviewWindow
 
 
 def review_services(store: ReviewStore, *, export_folder: Path | None = None) -> ReviewServices:

@@ -26,21 +26,22 @@ from app.evidence.clips import Clip, ClipBook
 from app.evidence.custody import CustodyAction, CustodyLog, os_user
 from app.evidence.hashchain import hash_file, parse_utc, utc_text
 from app.evidence.ledger import SegmentLedger
-from app.map.tracks import TrackBook
+from app.map import TrackBook
 from app.paths import BaseDir
-from media.clips.reader import (
+from media.clips import (
     ClipDecoder,
     ClipIndex,
     ClipReadError,
     ClipSegment,
+    Still,
     format_utc,
     index_clip,
+    write_still,
 )
-from media.clips.still import Still, write_still
-from media.live.feed import FeedKind, Location
+from media.live import FeedKind, Location
 
 if TYPE_CHECKING:
-    from app.evidence.export import ExportResult
+    from app.evidence.bundle.export import ExportResult
 
 TRACK_LOOKBACK_S = 300.0
 """The last fix before a clip starts is where the feed was at its start, if not older than
@@ -228,10 +229,10 @@ class ReviewStore:
     def export_clip(
         self, clip_id: str, out: Path, progress: Callable[[float, str], None] | None = None
     ) -> ExportResult:
-        """The clip as a court bundle in the folder `out` (app/evidence/export.py, which
+        """The clip as a court bundle in the folder `out` (app/evidence/bundle/export.py, which
         records the export as custody). ExportError says why not."""
         # Imported when used: the window opens without loading the export and signing code.
-        from app.evidence.export import export_clip
+        from app.evidence.bundle.export import export_clip
 
         return export_clip(
             self.base, clip_id, out, progress=progress, actor=self.actor, config=self.config

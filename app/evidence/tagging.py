@@ -27,10 +27,10 @@ from app.database import open_database
 from app.evidence.clips import MAX_CLIP_S, Clip, ClipBook
 from app.evidence.custody import CustodyLog
 from app.evidence.hashchain import utc_text
-from media.live.feed import Feed
+from media.live import Feed
 from widgets.background import run_in_background
-from widgets.evidence.tag_dialog import TagDetails, TagDialog, TaggedMoment
-from widgets.wall.wall import Wall
+from widgets.evidence import TagDetails, TagDialog, TaggedMoment
+from widgets.wall import Wall
 
 log = logging.getLogger(__name__)
 

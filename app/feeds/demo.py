@@ -13,7 +13,7 @@ import subprocess
 import sys
 
 from media.demo import DEMO_FEEDS
-from media.live.feed import FeedSpec
+from media.live import FeedSpec
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from media.live.feed import Feed, FeedKind, Location
-from media.telemetry.geo import bearing_deg, distance_m, offset
+from media.live import Feed, FeedKind, Location
+from media.telemetry import bearing_deg, distance_m, offset
 
 log = logging.getLogger(__name__)
 

@@ -12,8 +12,7 @@ from collections.abc import Callable, Iterable
 from typing import Protocol
 
 from app.credentials import feed_password
-from media.live.feed import Feed, FeedSpec
-from media.live.source import FeedSource
+from media.live import Feed, FeedSource, FeedSpec
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,7 @@ import time
 import urllib.parse
 from typing import Any
 
-from media.live.feed import Feed, FeedState
+from media.live import Feed, FeedState
 
 
 def redact(url: str) -> str:

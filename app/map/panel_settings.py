@@ -5,7 +5,7 @@ coordinate grid with its note when there are none)."""
 from __future__ import annotations
 
 from app.map.service import MapView
-from widgets.map.panel import MapSetup
+from widgets.map import MapSetup
 
 
 def map_setup(view: MapView | None, *, fit_first: bool = False) -> MapSetup:

@@ -25,13 +25,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from app.config import MBTILES_PREFIX, check_setting
+
 log = logging.getLogger(__name__)
 
-MBTILES_PREFIX = "mbtiles:"
 IMAGE_TYPES = {"png": "image/png", "jpg": "image/jpeg", "jpeg": "image/jpeg", "webp": "image/webp"}
+
 FETCH_TIMEOUT_S = 5.0
+
 CACHE_FRESH_S = 7 * 24 * 3600.0
 """A cached tile younger than this is served without asking the tile server again."""
+
 RETRY_AFTER_FAILURE_S = 30.0
 """After the tile server fails, serve from the cache alone for this long (no stampede)."""
 
@@ -63,29 +67,6 @@ def open_tiles(setting: str, cache_dir: Path) -> TileSource:
     if setting.startswith(MBTILES_PREFIX):
         return MBTiles(Path(setting[len(MBTILES_PREFIX) :]).expanduser())
     return XyzTiles(setting, cache_dir)
-
-
-def check_setting(setting: str) -> str | None:
-    """Why a `[map] tiles` value cannot be right (None when it looks usable)."""
-    if setting.startswith(MBTILES_PREFIX):
-        return None if setting[len(MBTILES_PREFIX) :].strip() else "mbtiles: needs a file path"
-    parts = urllib.parse.urlsplit(setting)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        return (
-            'expected "mbtiles:/path/to/file.mbtiles" or an http(s) URL template such as '
-            '"https://tiles.force.internal/{z}/{x}/{y}.png"'
-        )
-    missing = [p for p in ("{z}", "{x}", "{y}") if p not in setting]
-    if missing:
-        return f"the URL template lacks {', '.join(missing)}"
-    try:
-        # _fetch fills the template with str.format: anything else in braces would fail there.
-        setting.format(z=0, x=0, y=0)
-    except (KeyError, IndexError, ValueError):
-        return "the URL template may hold only {z}, {x} and {y} in braces (not {s} or others)"
-    if parts.username or parts.password:
-        return "the URL holds a user name or password; tile servers here take none"
-    return None
 
 
 class MBTiles:

@@ -21,7 +21,7 @@ from typing import Any
 import sqlite_utils
 
 from app.database import BUSY_TIMEOUT_MS, open_database
-from media.live.feed import Feed, FeedKind, Location
+from media.live import Feed, FeedKind, Location
 
 log = logging.getLogger(__name__)
 

@@ -14,14 +14,11 @@ from collections.abc import Callable
 
 from PySide6.QtCore import QObject, QTimer
 
+from app.access import Permission, Person, Viewing, ViewingLog
 from app.access.bodycam_desk import BodycamDesk
-from app.access.person import Person
-from app.access.roles import Permission
-from app.access.viewing import Viewing, ViewingLog
 from app.wall.screens import WallScreens
-from media.live.feed import Feed
-from widgets.wall.audio_out import AudioOut
-from widgets.wall.wall import Wall
+from media.live import Feed
+from widgets.wall import AudioOut, Wall
 
 
 class OnView(QObject):

@@ -11,17 +11,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.access.bodycam import ReasonError, stated_reason
-from app.access.control_desk import Command, ControlDesk
-from app.access.person import Person
-from app.access.roles import Permission
-from app.window import WallWindow
-from widgets.wall.tile import Tile
+from app.access import Command, ControlDesk, Permission, Person, ReasonError, stated_reason
+from app.access.bodycam_desk import BodycamDesk
+from app.wall.screens import WallScreens
+from widgets.wall import Tile
 
 
-def serve_wall(desk: ControlDesk, window: WallWindow) -> None:
-    """Add the wall's commands to the instance's control desk."""
-    screens = window.screens
+def serve_wall(desk: ControlDesk, screens: WallScreens, bodycams: BodycamDesk) -> None:
+    """Add the wall's commands to the instance's control desk: `screens` to arrange, and
+    `bodycams` to open and close body cams through."""
 
     def show(request: dict[str, Any], person: Person) -> dict[str, Any]:
         return screens.describe()
@@ -47,7 +45,7 @@ def serve_wall(desk: ControlDesk, window: WallWindow) -> None:
         return {"said": f"{feed} is on screen {number}"}
 
     def open_bodycam(request: dict[str, Any], person: Person) -> dict[str, Any]:
-        tile = _tile(window, _text(request, "feed"))
+        tile = _tile(screens, _text(request, "feed"))
         try:
             reason = stated_reason(
                 _text(request, "reason"),
@@ -56,12 +54,12 @@ def serve_wall(desk: ControlDesk, window: WallWindow) -> None:
             )
         except ReasonError as exc:
             raise ValueError(f"{exc.field}: {exc}") from exc
-        window.bodycams.open_for(tile.feed, reason, person)
+        bodycams.open_for(tile.feed, reason, person)
         return {"said": f"{tile.feed.name} open on the wall: {reason.chip}"}
 
     def close_bodycam(request: dict[str, Any], person: Person) -> dict[str, Any]:
-        name = _tile(window, _text(request, "feed")).feed.name
-        if not window.bodycams.close(name):
+        name = _tile(screens, _text(request, "feed")).feed.name
+        if not bodycams.close(name):
             raise ValueError(f"{name} is not open")
         return {"said": f"{name} closed"}
 
@@ -89,8 +87,8 @@ def _screen(request: dict[str, Any]) -> int:
     return value
 
 
-def _tile(window: WallWindow, name: str) -> Tile:
-    tile = window.screens.tile_of(name)
+def _tile(screens: WallScreens, name: str) -> Tile:
+    tile = screens.tile_of(name)
     if tile is None:
         raise ValueError(f"no feed named {name!r} is on the wall")
     return tile

@@ -18,10 +18,8 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QGuiApplication, QScreen
 
 from app.wall.plan import Preset, PresetBook, ScreenPlan, WallPlan, place
-from media.live.feed import Feed
-from widgets.wall.screen_wall import ScreenWindow
-from widgets.wall.tile import Tile
-from widgets.wall.wall import Wall
+from media.live import Feed
+from widgets.wall import ScreenWindow, Tile, Wall
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """A clip cut out of recorded segments: one MPEG-TS, every stream copied, nothing re-encoded.
 
-An export (app/evidence/export.py) hands `cut_clip` a feed's segments in time order, each
+An export (app/evidence/bundle/export.py) hands `cut_clip` a feed's segments in time order, each
 with the UTC time its first packet arrived (the ledger's `start_utc`) and the SHA-256 the
 ledger holds, and a UTC range. It writes one MPEG-TS holding every stream of those segments
 (video, sound, KLV telemetry) by stream copy: the packets' bytes exactly as recorded, and,
@@ -63,7 +63,7 @@ from media.clips.index import (
     primary_label,
     seconds,
 )
-from media.recording.segment import MPEGTS_OPTIONS
+from media.recording import MPEGTS_OPTIONS
 
 GAP_FACTOR = 3.0
 MIN_GAP_S = 0.25

@@ -36,7 +36,7 @@ import numpy.typing as npt
 from av.video.reformatter import VideoReformatter
 
 from media.clips.index import index_segment, packet_pts
-from media.live.picture_out import fit_size, scaler_for
+from media.live import fit_size, scaler_for
 
 CACHE_BYTES = 256 * 1024 * 1024
 """Decoded frames kept for stepping back: about 80 frames of 1080p, a few GOPs of smaller."""

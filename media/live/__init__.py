@@ -1,2 +1,25 @@
 """Live feeds: the Feed model, sources opened with PyAV or received by WebRTC, each on its own
 thread, the latest-frame slot, pictures converted at tile size, sound levels, statistics."""
+
+from media.live.audio import PCM_CHANNELS, PCM_RATE, SILENCE_DB
+from media.live.feed import Connection, Feed, FeedKind, FeedSpec, FeedState, Location, RtspTransport
+from media.live.picture_out import fit_size, scaler_for
+from media.live.slot import Picture
+from media.live.source import FeedSource
+
+__all__ = [
+    "PCM_CHANNELS",
+    "PCM_RATE",
+    "SILENCE_DB",
+    "Connection",
+    "Feed",
+    "FeedKind",
+    "FeedSource",
+    "FeedSpec",
+    "FeedState",
+    "Location",
+    "Picture",
+    "RtspTransport",
+    "fit_size",
+    "scaler_for",
+]

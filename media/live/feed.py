@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from media.live.audio import AudioTap
 from media.live.slot import FrameSlot
 from media.live.stats import FeedStats
-from media.telemetry.klv import DroneTelemetry, KlvStats
+from media.telemetry import DroneTelemetry, KlvStats
 
 if TYPE_CHECKING:
     import av

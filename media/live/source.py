@@ -24,7 +24,7 @@ from av.codec.context import Flags
 from media.live.backoff import Backoff
 from media.live.feed import Connection, Feed, FeedState, Location, PacketSink
 from media.live.picture_out import PictureOut
-from media.telemetry.klv import DroneTelemetry, KlvReader
+from media.telemetry import DroneTelemetry, KlvReader
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from media.recording.segment import (
 )
 
 if TYPE_CHECKING:
-    from media.live.feed import Feed
+    from media.live import Feed
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@
    encoder takes them. Beside it, the baseline: decoding that VP8, which every caller
    costs anyway.
 3. Export: a clip of `--export-seconds` of the 1080p recording through
-   app.evidence.export.export_clip (cut by stream copy, manifest, signature, fsync),
-   seconds per minute of video; then app.evidence.bundle_check.verify_bundle on that bundle,
+   app.evidence.bundle.export.export_clip (cut by stream copy, manifest, signature, fsync),
+   seconds per minute of video; then app.evidence.bundle.check.verify_bundle on that bundle,
    seconds per GB (page cache warm from the export). The signing key lives in a private
    Secret Service started for the run (tests/servers.py), never the user's keyring.
 

@@ -216,8 +216,8 @@ def _observe_feed(feed: Feed, source: Any, tile: Any, rec: Recorder, index: int)
 
 async def serve(args: argparse.Namespace) -> dict[str, Any]:
     from app.callers.gateway.service import GatewayService
-    from app.callers.sms import SmsSettings
     from app.config import GatewaySettings
+    from app.config.sms import SmsSettings
     from app.feeds.service import FeedService
     from app.paths import BaseDir
     from app.window import WallWindow

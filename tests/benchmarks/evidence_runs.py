@@ -18,8 +18,8 @@ from typing import Any
 
 import av
 
+from app.config.recording import RecordingPolicy
 from app.evidence.recording import RecordingService
-from app.evidence.recording_policy import RecordingPolicy
 from app.paths import BaseDir
 from media.live.feed import Feed, FeedKind, FeedSpec
 from media.live.webrtc import WebRtcSource
@@ -237,9 +237,9 @@ class Exported:
 def export_once(base: Path, start: float, video_s: float, out: Path) -> Exported:
     """Tag `video_s` of the 1080p recording from `start` and export it, timed."""
     from app.database import open_database
+    from app.evidence.bundle.export import export_clip
     from app.evidence.clips import ClipBook
     from app.evidence.custody import CustodyLog
-    from app.evidence.export import export_clip
 
     db = open_database(BaseDir(base).database)
     try:
@@ -256,7 +256,7 @@ def export_once(base: Path, start: float, video_s: float, out: Path) -> Exported
 def verify_once(folder: Path) -> float:
     """Wall seconds to check one bundle in full (its files' hashes, ledger entries and
     signature), the page cache warm from the export."""
-    from app.evidence.bundle_check import verify_bundle
+    from app.evidence.bundle.check import verify_bundle
 
     began = time.monotonic()
     failures = verify_bundle(folder)

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from app.database import open_database
+from app.evidence.bundle.signing import grouped, instance_fingerprint
 from app.evidence.custody import CustodyLog
-from app.evidence.signing import grouped, instance_fingerprint
 from app.paths import BaseDir
 from tests.e2e.harness import vigil
 from tests.recordings import FPS, drone_media, record
@@ -183,8 +183,8 @@ def test_a_bundle_altered_and_resigned_with_another_key_fails_on_the_instance(
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-    from app.evidence import bundle
-    from app.evidence.signing import fingerprint
+    from app.evidence.bundle import layout as bundle
+    from app.evidence.bundle.signing import fingerprint
 
     clip_id = tag(base, 1.5, 5.2)
     out = tmp_path / "bundle"

@@ -21,9 +21,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
-from media.clips.reader import ClipIndex, format_utc
-from media.clips.still import Still
-from media.live.feed import FeedKind, Location
+from media.clips import ClipIndex, Still, format_utc
+from media.live import FeedKind, Location
 from widgets import theme
 
 

@@ -22,11 +22,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from media.clips.player import SPEEDS, ClipPlayer, PlayState, ShownFrame
-from media.clips.reader import ClipIndex, format_utc
+from media.clips import SPEEDS, ClipIndex, ClipPlayer, PlayState, ShownFrame, format_utc
 from widgets import theme
 from widgets.evidence.review_timeline import Timeline, media_icon
-from widgets.wall.tile import fit_rect
+from widgets.wall import fit_rect
 
 
 class _PlayerBridge(QObject):

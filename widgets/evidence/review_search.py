@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from media.live.feed import FeedKind
+from media.live import FeedKind
 from widgets.evidence.review_model import ClipQuery
 from widgets.theme import show_indicator_outlines
 

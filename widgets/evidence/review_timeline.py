@@ -7,7 +7,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, Qt
 from PySide6.QtGui import QColor, QIcon, QPainter, QPaintEvent, QPixmap, QPolygonF
 from PySide6.QtWidgets import QSlider, QStyle, QStyleOptionSlider, QWidget
 
-from media.clips.reader import ClipIndex
+from media.clips import ClipIndex
 from widgets import theme
 
 GAP_COLOUR = QColor("#e03131")

@@ -28,10 +28,9 @@ from PySide6.QtPositioning import QGeoCoordinate
 from PySide6.QtQuickWidgets import QQuickWidget
 from PySide6.QtWidgets import QLabel, QVBoxLayout, QWidget
 
-from media.live.feed import FeedKind, Location
+from media.live import FeedKind, Location
 from widgets import theme
-from widgets.map.markers import ROLES, fix_age_text, fix_opacity
-from widgets.map.panel import MAP_QML, MapBridge, MapSetup
+from widgets.map import MAP_QML, ROLES, MapBridge, MapSetup, fix_age_text, fix_opacity
 
 _ROLE_IDS = {name: Qt.ItemDataRole.UserRole + 1 + n for n, name in enumerate(ROLES)}
 

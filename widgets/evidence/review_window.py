@@ -37,8 +37,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from media.clips.player import ShownFrame
-from media.clips.still import Still
+from media.clips import ShownFrame, Still
 from widgets import theme
 from widgets.background import run_in_background
 from widgets.evidence.review_model import (
@@ -51,7 +50,7 @@ from widgets.evidence.review_model import (
 from widgets.evidence.review_player import PlayerPanel
 from widgets.evidence.review_search import SearchBar
 from widgets.evidence.review_track import TrackView
-from widgets.map.panel import MapSetup
+from widgets.map import MapSetup
 
 log = logging.getLogger(__name__)
 

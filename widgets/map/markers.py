@@ -25,8 +25,8 @@ from PySide6.QtCore import (
 )
 from PySide6.QtPositioning import QGeoCoordinate
 
-from media.live.feed import Feed, FeedKind, FeedState, Location
-from media.telemetry.geo import distance_m
+from media.live import Feed, FeedKind, FeedState, Location
+from media.telemetry import distance_m
 
 TRAIL_S = 600.0
 """How much of each feed's path the map draws behind it."""

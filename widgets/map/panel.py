@@ -19,8 +19,8 @@ from PySide6.QtPositioning import QGeoCoordinate
 from PySide6.QtQuickWidgets import QQuickWidget
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
-from media.live.feed import Feed
-from media.telemetry.geo import bearing_deg, distance_m, format_distance
+from media.live import Feed
+from media.telemetry import bearing_deg, distance_m, format_distance
 from resources import ROOT as RESOURCES
 from widgets.map.markers import MarkerModel
 from widgets.theme import show_indicator_outlines

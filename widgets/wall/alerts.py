@@ -17,7 +17,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
-from media.live.feed import Feed, FeedKind, FeedState
+from media.live import Feed, FeedKind, FeedState
 
 FIRST_CONNECT_GRACE_S = 30.0
 """A feed that has never been live raises nothing while it keeps trying (starting cameras

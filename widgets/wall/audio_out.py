@@ -12,8 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QIODevice, QObject, QTimer
 
-from media.live.audio import PCM_CHANNELS, PCM_RATE
-from media.live.feed import Feed
+from media.live import PCM_CHANNELS, PCM_RATE, Feed
 
 if TYPE_CHECKING:
     from PySide6.QtMultimedia import QAudioSink

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from media.live.feed import Location
+from media.live import Location
 
 GPS_STALE_AFTER_S = 30.0
 """A position fix older than this is drawn amber: the caller may have moved since."""

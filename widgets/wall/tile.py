@@ -36,9 +36,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from media.live.audio import SILENCE_DB
-from media.live.feed import Feed, FeedState
-from media.live.slot import Picture
+from media.live import SILENCE_DB, Feed, FeedState, Picture
 from widgets import theme
 from widgets.wall.gps_line import GpsLine, gps_line
 

@@ -27,7 +27,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QApplication, QMenu, QWidget
 
-from media.live.feed import Feed, FeedState
+from media.live import Feed, FeedState
 from widgets import theme
 from widgets.layout import cell_rects, check, layout_for
 from widgets.wall.tile import Tile

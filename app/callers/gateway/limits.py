@@ -13,7 +13,7 @@ import time
 from collections.abc import Callable, Hashable
 from typing import Any
 
-from media.live.feed import Location
+from media.live import Location
 
 MAX_SDP_BYTES = 64 * 1024
 MAX_JSON_BYTES = 4 * 1024

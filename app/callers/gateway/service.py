@@ -17,11 +17,11 @@ from app.callers.gateway.ice import offer_addresses
 from app.callers.gateway.server import Gateway
 from app.callers.gateway.tls import CertificateInfo, TlsError, server_ssl_context
 from app.callers.links import CallerLink
-from app.callers.sms import SmsError, SmsSettings, make_provider, message_text, sms_secret
-from app.config import Config, GatewaySettings
+from app.callers.sms import SmsError, make_provider, sms_secret
+from app.config import Config, GatewaySettings, SmsSettings, message_text
 from app.credentials import turn_credential
 from app.database import open_database
-from app.feeds.service import FeedService
+from app.feeds import FeedService
 from app.paths import BaseDir
 
 log = logging.getLogger(__name__)

@@ -15,9 +15,9 @@ from pytestqt.qtbot import QtBot
 
 from app.access.accounts import AccountBook
 from app.access.bodycam import REASONS
-from app.access.person import AccessSettings
 from app.access.roles import Role
 from app.access.session import Session
+from app.config.access import AccessSettings
 from app.database import open_database
 from app.evidence.custody import CustodyAction, CustodyLog
 from app.paths import BaseDir

@@ -12,16 +12,10 @@ import pytest
 import sqlite_utils
 
 from app.access.accounts import AccountBook
-from app.access.person import (
-    AccessSettings,
-    How,
-    NotPermittedError,
-    SignIn,
-    require,
-    who_is_here,
-)
+from app.access.person import How, NotPermittedError, require, who_is_here
 from app.access.roles import PERMISSIONS, Permission, Role, may, roles_with
 from app.config import ConfigError, parse
+from app.config.access import AccessSettings, SignIn
 from app.evidence.custody import CustodyAction, CustodyLog
 
 P = Permission

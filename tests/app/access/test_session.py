@@ -12,9 +12,10 @@ import pytest
 import sqlite_utils
 
 from app.access.accounts import AccountBook
-from app.access.person import AccessSettings, How, NotPermittedError, SignIn
+from app.access.person import How, NotPermittedError
 from app.access.roles import Permission, Role
 from app.access.session import WRONG_SIGN_IN, Session, SignInError
+from app.config.access import AccessSettings, SignIn
 from app.evidence.custody import CustodyAction, CustodyLog, os_user
 
 ME = os_user()

@@ -17,8 +17,8 @@ from PySide6.QtWidgets import QApplication, QMessageBox
 
 from app.callers.gateway.service import GatewayService
 from app.callers.links import LinkState
-from app.callers.sms import SmsSettings
 from app.config import GatewaySettings
+from app.config.sms import SmsSettings
 from app.feeds.service import FeedService
 from app.paths import BaseDir
 from app.window import WallWindow

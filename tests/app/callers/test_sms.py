@@ -19,19 +19,14 @@ import keyring
 import pytest
 from aiohttp import web
 
-from app.callers.sms import (
+from app.callers.sms import HttpSms, NoSms, SmsError, make_provider, sms_secret, validate_e164
+from app.config.sms import (
     DEFAULT_MESSAGE,
-    HttpSms,
-    NoSms,
-    SmsError,
     SmsSettings,
     SmsSettingsError,
-    make_provider,
     message_text,
     parse_sms_settings,
-    sms_secret,
     sms_segments,
-    validate_e164,
 )
 from tests.servers import LOOPBACK, BlackHoleServer, free_port
 

@@ -21,8 +21,8 @@ from app.access.person import Person
 from app.access.roles import Permission, Role
 from app.cli import main
 from app.paths import BaseDir
-from tests.app.test_control import serve_in_thread, stop
 from tests.app.access.test_control_desk import ME, make_accounts, refusals
+from tests.app.test_control import serve_in_thread, stop
 from tests.e2e.harness import vigil
 
 WALL = {

@@ -10,11 +10,11 @@ from pathlib import Path
 
 from aiortc.mediastreams import VideoStreamTrack
 
+from app.config.recording import RecordingPolicy
 from app.database import open_database
 from app.evidence.custody import CustodyLog
 from app.evidence.ledger import SegmentLedger
 from app.evidence.recording import RecordingService
-from app.evidence.recording_policy import RecordingPolicy
 from app.feeds.service import FeedService
 from app.paths import BaseDir
 from media.live.feed import Feed, FeedKind, FeedSpec

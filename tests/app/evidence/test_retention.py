@@ -15,9 +15,9 @@ import pytest
 import sqlite_utils
 
 from app.evidence import retention as retention_module
+from app.evidence.bundle.export import ExportError, export_clip
 from app.evidence.clips import ClipBook
 from app.evidence.custody import CustodyAction, CustodyLog
-from app.evidence.export import ExportError, export_clip
 from app.evidence.ledger import ProblemKind, SegmentLedger
 from app.evidence.retention import RetentionService, apply_retention
 from app.paths import BaseDir

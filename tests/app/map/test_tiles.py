@@ -19,10 +19,11 @@ from typing import Any
 import pytest
 
 from app.config import MapSettings, parse
+from app.config.map import check_setting
 from app.map import tiles as map_tiles
 from app.map.service import NO_TILES, MapService
 from app.map.tile_server import TileServer
-from app.map.tiles import MapTilesError, MBTiles, XyzTiles, check_setting, open_tiles
+from app.map.tiles import MapTilesError, MBTiles, XyzTiles, open_tiles
 from app.paths import BaseDir
 from media.telemetry.geo import tile_of
 from tests.maps import make_mbtiles, tile_png

@@ -14,9 +14,9 @@ from PySide6.QtGui import QGuiApplication
 from pytestqt.qtbot import QtBot
 
 from app.access.accounts import AccountBook
-from app.access.person import AccessSettings
 from app.access.roles import Role
 from app.access.session import Session
+from app.config.access import AccessSettings
 from app.database import open_database
 from app.evidence.custody import CustodyAction, CustodyLog
 from app.paths import BaseDir

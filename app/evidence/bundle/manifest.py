@@ -21,17 +21,16 @@ from typing import Any
 
 import sqlite_utils
 
-from app.callers.consent import Answer, ConsentBook
-from app.callers.links import CallerLink, LinkBook
+from app.callers import Answer, CallerLink, ConsentBook, LinkBook
 from app.config import Config
-from app.evidence.bundle import PUBLIC_KEY, SCHEMA
+from app.evidence.bundle.layout import PUBLIC_KEY, SCHEMA
+from app.evidence.bundle.signing import ALGORITHM
 from app.evidence.clips import Clip
 from app.evidence.custody import CustodyEntry
 from app.evidence.hashchain import utc_text
 from app.evidence.ledger import SegmentEntry
-from app.evidence.signing import ALGORITHM
-from app.map.tracks import TrackBook
-from media.clips.cut import CutResult
+from app.map import TrackBook
+from media.clips import CutResult
 
 
 @dataclass(frozen=True)

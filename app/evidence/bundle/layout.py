@@ -1,13 +1,13 @@
 """An evidence bundle's layout: its file names, its SHA256SUMS and its README, in one place.
 
-An export (app/evidence/export.py) writes a bundle and `vigil evidence verify`
-(app/evidence/bundle_check.py) reads one; both take the names and formats from here, so they
+An export (app/evidence/bundle/export.py) writes a bundle and `vigil evidence verify`
+(app/evidence/bundle/check.py) reads one; both take the names and formats from here, so they
 cannot drift apart. A bundle is a folder:
 
     media/CLIP-….ts   the clip, stream-copied from the recorded segments (media/clips/cut.py)
-    manifest.json     what it is and where it came from (app/evidence/bundle_manifest.py)
+    manifest.json     what it is and where it came from (app/evidence/bundle/manifest.py)
     manifest.sig      Ed25519 signature over manifest.json's exact bytes (64 raw bytes)
-    public_key.pem    the signing instance's public key (app/evidence/signing.py)
+    public_key.pem    the signing instance's public key (app/evidence/bundle/signing.py)
     README.txt        how a court's expert checks all of it with standard tools
     SHA256SUMS        `sha256sum -c` input for every other file
 
@@ -21,7 +21,7 @@ import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from app.evidence.signing import grouped
+from app.evidence.bundle.signing import grouped
 
 SCHEMA = "vigil-evidence-bundle-1"
 MANIFEST = "manifest.json"

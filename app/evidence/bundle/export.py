@@ -3,10 +3,10 @@
 `export_clip` finds the clip's recorded segments in the ledger, checks them (each entry's
 hash and chain link, each file's SHA-256: media that fails its own ledger check is never
 exported), cuts the clip out of them by stream copy (media/clips/cut.py), writes the
-manifest (app/evidence/bundle_manifest.py), signs it with the instance's key
-(app/evidence/signing.py) and adds the public key, a README and SHA256SUMS (app/evidence/bundle.py).
-Then it records an `export` custody entry naming the folder, the manifest's SHA-256 and the key's
-fingerprint.
+manifest (app/evidence/bundle/manifest.py), signs it with the instance's key
+(app/evidence/bundle/signing.py) and adds the public key, a README and SHA256SUMS
+(app/evidence/bundle/layout.py). Then it records an `export` custody entry naming the folder, the
+manifest's SHA-256 and the key's fingerprint.
 
 The bundle is written into a hidden sibling folder and renamed into place only when whole
 and fsynced, so a crash never leaves a half bundle that looks whole: at worst a
@@ -33,16 +33,16 @@ import sqlite_utils
 
 from app.config import Config
 from app.database import open_database
-from app.evidence import bundle
-from app.evidence.bundle_manifest import Exported, build_manifest, find_source
+from app.evidence.bundle import layout as bundle
+from app.evidence.bundle.manifest import Exported, build_manifest, find_source
+from app.evidence.bundle.signing import SigningKeyError, instance_key
 from app.evidence.clips import ClipBook, ClipError
 from app.evidence.clock_sync import clock_sync
 from app.evidence.custody import CustodyAction, CustodyLog, os_user
 from app.evidence.hashchain import GENESIS, hash_file, parse_utc, utc_text
 from app.evidence.ledger import Problem, ProblemKind, SegmentEntry, SegmentLedger
-from app.evidence.signing import SigningKeyError, instance_key
 from app.paths import BaseDir
-from media.clips.cut import (
+from media.clips import (
     ClipCutError,
     CutResult,
     CutSegment,
@@ -51,7 +51,7 @@ from media.clips.cut import (
     SegmentChangedError,
     cut_clip,
 )
-from media.recording.segment import fsync_folder
+from media.recording import fsync_folder
 
 Progress = Callable[[float, str], None]
 _CHECK, _CUT = 0.2, 0.9

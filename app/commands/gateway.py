@@ -5,33 +5,30 @@ them and their positions, as it does for a running wall.
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import logging
 import os
 import signal
 import time
-from pathlib import Path
 from typing import Any
 
 from app import config as config_module
-from app.access.control_desk import Command, ControlDesk
-from app.access.person import Person
+from app.access import Command, ControlDesk, Person
 from app.callers.gateway.service import GatewayService
-from app.callers.sms import SmsSettings
-from app.config import GatewaySettings
+from app.config import GatewaySettings, SmsSettings
 from app.control import ControlServer
-from app.feeds.service import FeedService
-from app.feeds.status import feed_status
+from app.feeds import FeedService, feed_status
 from app.logs import setup_logging
 from app.paths import BaseDir
 
 log = logging.getLogger(__name__)
 
 
-def serve(config_path: Path | None, base_dir: Path | None, *, verbose: bool = False) -> int:
-    base = BaseDir.resolve(base_dir).ensure()
-    setup_logging(base, verbose=verbose)
-    config = config_module.read(config_path)
+def gateway_command(args: argparse.Namespace) -> int:
+    base = BaseDir.resolve(args.base_dir).ensure()
+    setup_logging(base, verbose=args.verbose)
+    config = config_module.read(args.config)
     settings = config.gateway if config and config.gateway else GatewaySettings()
     feeds = FeedService()
     service = GatewayService(settings, config.sms if config else SmsSettings(), base, feeds)

@@ -15,18 +15,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import NoReturn
 
-from app.access.person import AccessSettings, parse_access
-from app.callers.sms import SmsSettings, SmsSettingsError, parse_sms_settings
-from app.evidence.recording_policy import (
+from app.config.access import AccessSettings, parse_access
+from app.config.map import check_setting as check_tiles_setting
+from app.config.recording import (
     EvidenceSettings,
     RecordingPolicy,
     SettingError,
     parse_evidence,
     parse_recording,
 )
-from app.map.tiles import check_setting as check_tiles_setting
+from app.config.sms import SmsSettings, SmsSettingsError, parse_sms_settings
 from app.paths import default_config_file
-from media.live.feed import FeedKind, FeedSpec, RtspTransport
+from media.live import FeedKind, FeedSpec, RtspTransport
 from widgets.layout import LayoutError
 from widgets.layout import check as check_layout
 

@@ -24,11 +24,11 @@ from typing import Any
 
 from cryptography.exceptions import InvalidSignature
 
-from app.evidence import bundle
 from app.evidence import custody as custody_module
 from app.evidence import ledger as ledger_module
+from app.evidence.bundle import layout as bundle
+from app.evidence.bundle.signing import fingerprint, load_public_pem
 from app.evidence.hashchain import hash_entry, hash_file
-from app.evidence.signing import fingerprint, load_public_pem
 
 _Link = Callable[[Any, Any], str | None]
 """Says what is wrong if `after` does not link to `before`; None where it need not."""

@@ -29,8 +29,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from media.live.feed import FeedKind
-from media.recording.recorder import MAX_SEGMENT_S, MIN_SEGMENT_S, SEGMENT_S
+from media.live import FeedKind
+from media.recording import MAX_SEGMENT_S, MIN_SEGMENT_S, SEGMENT_S
 
 ALWAYS_RECORDED = frozenset({FeedKind.CALLER, FeedKind.OFFICER})
 """Kinds whose consent screen promises a recording (see the module docstring)."""

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from app.config import ConfigError, parse
-from app.evidence.recording_policy import DEFAULT_KEEP_DAYS, RecordingPolicy
+from app.config.recording import DEFAULT_KEEP_DAYS, RecordingPolicy
 from media.live.feed import FeedKind
 
 

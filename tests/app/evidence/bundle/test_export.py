@@ -21,14 +21,14 @@ from app.callers.consent import Answer, ConsentBook
 from app.callers.links import LinkBook
 from app.config import parse
 from app.database import open_database
-from app.evidence import bundle
-from app.evidence.bundle_check import verify_bundle
+from app.evidence.bundle import layout as bundle
+from app.evidence.bundle.check import verify_bundle
+from app.evidence.bundle.export import ExportError, ExportResult, ExportTargetError, export_clip
+from app.evidence.bundle.signing import instance_key
 from app.evidence.clips import Clip, ClipBook
 from app.evidence.custody import CustodyLog
-from app.evidence.export import ExportError, ExportResult, ExportTargetError, export_clip
 from app.evidence.hashchain import parse_utc, utc_text
 from app.evidence.ledger import SegmentEntry
-from app.evidence.signing import instance_key
 from app.map.tracks import TrackBook, TrackPoint, TrackSource
 from app.paths import BaseDir
 from media.live.feed import FeedKind

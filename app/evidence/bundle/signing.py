@@ -1,6 +1,6 @@
 """The instance's evidence signing key: Ed25519, kept in the keyring, made on first use.
 
-Every export bundle's manifest is signed with it (app/evidence/export.py), so a bundle can
+Every export bundle's manifest is signed with it (app/evidence/bundle/export.py), so a bundle can
 be tied to the instance that made it: the bundle carries the public key, and the public
 key's fingerprint (SHA-256 of its raw 32 bytes, hex) is printed by every export and verify,
 grouped in fours for reading aloud over a phone ("3f2a 91c0 …"), to be checked against the

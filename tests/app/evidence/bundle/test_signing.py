@@ -13,8 +13,8 @@ import keyring.core
 import pytest
 from cryptography.hazmat.primitives import serialization
 
-from app.evidence import signing
-from app.evidence.signing import SigningKeyError, grouped, instance_fingerprint, instance_key
+from app.evidence.bundle import signing
+from app.evidence.bundle.signing import SigningKeyError, grouped, instance_fingerprint, instance_key
 
 
 def test_the_key_is_made_once_and_kept_in_the_keyring(secret_service) -> None:
