@@ -1,8 +1,8 @@
 """Callers and officers who stream from a phone's browser: one-time links, consent, the text
-message, the caller desk, and the HTTPS gateway (gateway/) that phones talk to."""
+message, and the gateway (gateway/): the caller desk and the HTTPS endpoints phones talk to."""
 
 from app.callers.consent import Answer, ConsentBook
-from app.callers.links import CallerLink, LinkBook, LinkError, LinkState
+from app.callers.links import CallerLink, LinkBook, LinkError, LinkState, make_link
 from app.callers.sms import SmsError, validate_e164
 
 __all__ = [
@@ -13,5 +13,6 @@ __all__ = [
     "LinkError",
     "LinkState",
     "SmsError",
+    "make_link",
     "validate_e164",
 ]

@@ -15,9 +15,11 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import sqlite_utils
+
+from app.config import GatewaySettings
 
 TOKEN_BYTES = 18
 """144 random bits: 24 URL-safe characters."""
@@ -290,3 +292,32 @@ class LinkBook:
 
     def mark_sent(self, link_id: str) -> None:
         self._table.update(link_id, {"sms_sent_at": self._clock()})
+
+
+class LinkRequest(TypedDict, total=False):
+    """What an invitation may say beyond the caller's name."""
+
+    phone: str | None
+    incident: str | None
+    location_only: bool
+    officer: bool
+    created_by: str | None
+
+
+def make_link(
+    links: LinkBook, settings: GatewaySettings, *, name: str, **more: Unpack[LinkRequest]
+) -> tuple[CallerLink, str]:
+    """A new link and its address: shared by the wall's dialog and `vigil link create`."""
+    officer = more.get("officer", False)
+    link, token = links.create(
+        name=name,
+        kind=LinkKind.OFFICER if officer else LinkKind.CALLER,
+        phone=more.get("phone"),
+        incident=more.get("incident"),
+        location_only=more.get("location_only", False),
+        valid_minutes=settings.link_valid_minutes,
+        session_s=3600
+        * (settings.officer_shift_hours if officer else settings.caller_session_hours),
+        created_by=more.get("created_by"),
+    )
+    return link, f"{settings.public_url}/c/{token}"

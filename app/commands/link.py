@@ -17,8 +17,7 @@ import sys
 
 from app import config as config_module
 from app.access import Permission, check_command
-from app.callers import LinkBook, LinkError, SmsError, validate_e164
-from app.callers.desk import make_link
+from app.callers import LinkBook, LinkError, SmsError, make_link, validate_e164
 from app.callers.gateway.service import text_link
 from app.config import GatewaySettings, SmsSettings
 from app.database import open_database

@@ -11,8 +11,8 @@ its own thread, at start and hourly.
 
 A PyAV source hands its recorder packets. A WebRTC caller's source has only decoded
 frames, so its recorder is fed by an encoder (media/recording/caller_recorder.py) tapping the
-source's frames; frames only flow once the caller has agreed (app/callers/desk.py refuses the
-media session before), so nothing of a caller is recorded before consent.
+source's frames; frames only flow once the caller has agreed (app/callers/gateway/desk.py refuses
+the media session before), so nothing of a caller is recorded before consent.
 
 `status()` says for each feed whether it is recorded, and if not, why.
 """

@@ -116,7 +116,7 @@ class WebRtcSource:
 
     async def _receive(self, track: MediaStreamTrack, ended: asyncio.Event) -> None:
         # Frames come decoded, without their encoded size: the peer connection's own
-        # statistics give the bitrate (app/callers/desk.py reads them).
+        # statistics give the bitrate (app/callers/gateway/desk.py reads them).
         sink = self.frame_sink
         if sink is not None:
             sink.begin()

@@ -36,7 +36,7 @@ How, and why:
   frames are refused and counted (`frames_shed`) rather than waited for, so a slow
   machine records fewer frames per second, evenly, rather than a hole. The encode thread
   runs 5 steps nicer (media/niceness.py), so the wall's decoding wins a contested core.
-- Only after consent: frames come only from a WHIP session, and app/callers/desk.py refuses
+- Only after consent: frames come only from a WHIP session, and app/callers/gateway/desk.py refuses
   the WHIP offer until the caller has agreed, and closes the session when they decline
   or withdraw. No sound: the caller page asks for none (resources/caller/caller.js,
   `audio: false`; the 999 call carries the voice) and app/callers/gateway/whip.py reads only

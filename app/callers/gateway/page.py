@@ -11,7 +11,7 @@ import json
 from functools import cache
 from typing import Any
 
-from app.callers.desk import PageView
+from app.callers.gateway.desk import PageView
 from resources import ROOT
 
 CALLER_DIR = ROOT / "caller"

@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
-from app.callers.desk import CallerDesk
+from app.callers.gateway.desk import CallerDesk
 from app.callers.gateway.limits import (
     MAX_JSON_BYTES,
     MAX_SDP_BYTES,

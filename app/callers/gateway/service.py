@@ -12,7 +12,7 @@ import math
 import time
 from typing import Any
 
-from app.callers.desk import CallerDesk
+from app.callers.gateway.desk import CallerDesk
 from app.callers.gateway.ice import offer_addresses
 from app.callers.gateway.server import Gateway
 from app.callers.gateway.tls import CertificateInfo, TlsError, server_ssl_context

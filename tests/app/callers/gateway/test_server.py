@@ -31,8 +31,8 @@ from aiortc import RTCPeerConnection, RTCSessionDescription, VideoStreamTrack
 from multidict import CIMultiDictProxy
 
 from app.callers.consent import consent_text
-from app.callers.desk import CallerDesk
 from app.callers.gateway import ice
+from app.callers.gateway.desk import CallerDesk
 from app.callers.gateway.limits import MAX_SDP_BYTES
 from app.callers.gateway.server import DEVICE_COOKIE, Gateway
 from app.callers.gateway.tls import server_ssl_context

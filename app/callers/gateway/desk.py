@@ -16,7 +16,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TypedDict, Unpack
+from typing import Unpack
 
 import sqlite_utils
 from aiortc import RTCIceServer
@@ -30,7 +30,9 @@ from app.callers.links import (
     GoneLinkError,
     LinkBook,
     LinkKind,
+    LinkRequest,
     LinkState,
+    make_link,
 )
 from app.config import GatewaySettings
 from app.feeds import FeedService
@@ -318,32 +320,3 @@ class CallerDesk:
                     link = self.links.set_state(link_id, LinkState.ENDED, "the link expired")
                 if link.state in FINAL_STATES:
                     await self._finish(link)
-
-
-class LinkRequest(TypedDict, total=False):
-    """What an invitation may say beyond the caller's name."""
-
-    phone: str | None
-    incident: str | None
-    location_only: bool
-    officer: bool
-    created_by: str | None
-
-
-def make_link(
-    links: LinkBook, settings: GatewaySettings, *, name: str, **more: Unpack[LinkRequest]
-) -> tuple[CallerLink, str]:
-    """A new link and its address: shared by the wall's dialog and `vigil link create`."""
-    officer = more.get("officer", False)
-    link, token = links.create(
-        name=name,
-        kind=LinkKind.OFFICER if officer else LinkKind.CALLER,
-        phone=more.get("phone"),
-        incident=more.get("incident"),
-        location_only=more.get("location_only", False),
-        valid_minutes=settings.link_valid_minutes,
-        session_s=3600
-        * (settings.officer_shift_hours if officer else settings.caller_session_hours),
-        created_by=more.get("created_by"),
-    )
-    return link, f"{settings.public_url}/c/{token}"
