@@ -18,9 +18,11 @@ SCREENS = Path(__file__).parents[1] / "screens.json"
 
 
 def vigil(
-    *args: str | Path, timeout: float = 60, stdin: str | None = None
+    *args: str | Path, timeout: float = 60, stdin: str | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run one `vigil` command to completion; `stdin` is text for its standard input."""
+    """Run one `vigil` command to completion; `stdin` is text for its standard input. From
+    `cwd`, a tree of another version's packages is the one run (`python -m app` looks there
+    first)."""
     return subprocess.run(
         [sys.executable, "-m", "app", *map(str, args)],
         input=stdin,
@@ -29,6 +31,7 @@ def vigil(
         timeout=timeout,
         check=False,
         env=_env(),
+        cwd=cwd,
     )
 
 
@@ -41,8 +44,10 @@ def _env() -> dict[str, str]:
 
 
 class RunningVigil:
-    def __init__(self, base_dir: Path, extra: Sequence[str | Path] = ()) -> None:
-        self.base_dir = base_dir
+    def __init__(
+        self, base_dir: Path, extra: Sequence[str | Path] = (), cwd: Path | None = None
+    ) -> None:
+        self.base_dir, self.cwd = base_dir, cwd
         self.process = subprocess.Popen(
             [
                 sys.executable,
@@ -58,10 +63,11 @@ class RunningVigil:
             stderr=subprocess.PIPE,
             text=True,
             env=_env(),
+            cwd=cwd,
         )
 
     def status(self) -> subprocess.CompletedProcess[str]:
-        return vigil("status", "--base-dir", self.base_dir, timeout=15)
+        return vigil("status", "--base-dir", self.base_dir, timeout=15, cwd=self.cwd)
 
     def wait_for(
         self, check: Callable[[dict[str, Any]], bool], timeout: float = 30

@@ -11,18 +11,13 @@ and makes a caller link; then this checkout's `vigil` reads all of it.
 from __future__ import annotations
 
 import json
-import os
-import signal
 import subprocess
-import sys
 import tarfile
-import time
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from tests.e2e.harness import SCREENS, RunningVigil, vigil
+from tests.e2e.harness import RunningVigil, vigil
 from tests.e2e.test_configured_feeds import write_clip
 
 BEFORE_THE_MOVE = "363689569d0acbb4a6c640aa6457c6b3612a2df9"
@@ -69,28 +64,6 @@ def old_tree(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder
 
 
-def _env() -> dict[str, str]:
-    env = dict(os.environ)
-    env["QT_QPA_PLATFORM"] = f"offscreen:configfile={SCREENS}"
-    env.pop("PYTHONPATH", None)
-    return env
-
-
-def old_vigil(
-    tree: Path, *args: str | Path, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    """One command of the old program: run from its own folder, its `app` is the old one."""
-    return subprocess.run(
-        [sys.executable, "-m", "app", *map(str, args)],
-        cwd=tree,
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        env=_env(),
-    )
-
-
 @pytest.fixture
 def old_base_dir(old_tree: Path, short_tmp: Path) -> tuple[Path, Path, str]:
     """(base dir, config, clip id): the old program's recordings of a looping clip in 2 s
@@ -103,82 +76,34 @@ def old_base_dir(old_tree: Path, short_tmp: Path) -> tuple[Path, Path, str]:
         "[recording]\nsegment_seconds = 2\n"
     )
     base = short_tmp / "base"
-    made = old_vigil(old_tree, "users", "add", "ann", "--role", "forensic", "--base-dir", base)
+    old = {"cwd": old_tree, "timeout": 60}
+    made = vigil("users", "add", "ann", "--role", "forensic", "--base-dir", base, **old)
     assert made.returncode == 0, made.stderr
-    wall = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "run",
-            "--offscreen",
-            "--base-dir",
-            str(base),
-            "--config",
-            str(config),
-        ],
-        cwd=old_tree,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=_env(),
-    )
+    wall = RunningVigil(base, ["--config", config], cwd=old_tree)
     try:
-        _wait_for_segments(old_tree, base, wall, segments=3)
-        tagged = old_vigil(
-            old_tree,
-            "evidence",
-            "tag",
-            "--feed",
-            "Cam-1",
-            "--last",
-            "3",
-            "--tags",
-            "moved",
-            "--note",
-            "recorded before the move",
-            "--base-dir",
-            base,
-            "--config",
-            config,
+        wall.wait_for(
+            lambda s: s["recording"]["feeds"].get("Cam-1", {}).get("segments", 0) >= 3,
+            timeout=60,
+        )
+        tagged = vigil(
+            *("evidence", "tag", "--feed", "Cam-1", "--last", "3", "--tags", "moved"),
+            *("--note", "recorded before the move", "--base-dir", base, "--config", config),
+            **old,
         )
         assert tagged.returncode == 0, tagged.stderr
         clip_id = tagged.stdout.splitlines()[-1]
-        locked = old_vigil(
-            old_tree, "evidence", "lock", clip_id, "--reason", "case 0413", "--base-dir", base
+        locked = vigil(
+            "evidence", "lock", clip_id, "--reason", "case 0413", "--base-dir", base, **old
         )
         assert locked.returncode == 0, locked.stderr
-        link = old_vigil(
-            old_tree,
-            "link",
-            "create",
-            "--name",
-            "Jane",
-            "--incident",
-            "INC-0413",
-            "--base-dir",
-            base,
+        link = vigil(
+            "link", "create", "--name", "Jane", "--incident", "INC-0413", "--base-dir", base, **old
         )
         assert link.returncode == 0, link.stderr
     finally:
-        wall.send_signal(signal.SIGTERM)
-        _, err = wall.communicate(timeout=30)
-    assert wall.returncode == 0, err
+        code, _, err = wall.stop()
+    assert code == 0, err
     return base, config, clip_id
-
-
-def _wait_for_segments(tree: Path, base: Path, wall: subprocess.Popen[str], segments: int) -> None:
-    deadline = time.monotonic() + 60
-    last: Any = None
-    while time.monotonic() < deadline:
-        assert wall.poll() is None, f"the old vigil exited: {wall.communicate()}"
-        answer = old_vigil(tree, "status", "--base-dir", base, timeout=15)
-        if answer.returncode == 0:
-            last = json.loads(answer.stdout)["recording"]["feeds"].get("Cam-1")
-            if last and last["segments"] >= segments:
-                return
-        time.sleep(0.3)
-    raise AssertionError(f"the old vigil never closed {segments} segments; last: {last}")
 
 
 def test_a_base_dir_from_before_the_move_reads_records_and_audits_valid(
