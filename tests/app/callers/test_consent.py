@@ -17,17 +17,10 @@ import sqlite_utils
 from app.callers.consent import Answer, ConsentBook, ConsentText, consent_text
 from app.callers.links import CallerLink, LinkBook, LinkKind
 from app.database import open_database
+from tests.clock import Clock
 
 ORG = "Northshire Police control room"
 T0 = 1_760_000_000.0
-
-
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -39,7 +32,7 @@ def db(tmp_path: Path) -> Iterator[sqlite_utils.Database]:
 
 @pytest.fixture
 def links(db: sqlite_utils.Database) -> LinkBook:
-    return LinkBook(db, Clock())
+    return LinkBook(db, Clock(T0))
 
 
 def make(links: LinkBook, *, officer: bool = False, location_only: bool = False) -> CallerLink:
@@ -142,7 +135,7 @@ def test_consent_book_records_and_reads_back_in_order(
     Out: for_link(A) gives A's three answers in the order given, with their times, hash,
     user agent and address, also when read through a second connection; B's is apart.
     public() leaves out the address."""
-    clock = Clock()
+    clock = Clock(T0)
     links = LinkBook(db, clock)
     book = ConsentBook(db, clock)
     a, b = make(links), make(links)
@@ -185,8 +178,8 @@ def test_user_agent_is_capped_at_512_characters(db: sqlite_utils.Database) -> No
     """In: answers with a 5000-character user agent, one of exactly 512, and an empty one.
     Out: the record (returned and stored) keeps the first 512 characters; 512 stay whole;
     an empty user agent is kept as None."""
-    links = LinkBook(db, Clock())
-    book = ConsentBook(db, Clock())
+    links = LinkBook(db, Clock(T0))
+    book = ConsentBook(db, Clock(T0))
     link = make(links)
     long_agent = "Mozilla/5.0 " + "x" * 4988
     exact = "y" * 512

@@ -24,27 +24,15 @@ from app.callers.links import (
     token_hash,
 )
 from app.database import open_database
+from tests.clock import Clock
 
 T0 = 1_760_000_000.0
 URLSAFE = set(string.ascii_letters + string.digits + "-_")
 
 
-class Clock:
-    """A clock the test moves by hand."""
-
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += seconds
-
-
 @pytest.fixture
 def clock() -> Clock:
-    return Clock()
+    return Clock(T0)
 
 
 @pytest.fixture

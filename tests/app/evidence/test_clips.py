@@ -32,17 +32,10 @@ from app.evidence.clips import (
 from app.evidence.custody import CustodyLog
 from app.paths import BaseDir
 from media.live.feed import FeedKind
+from tests.clock import Clock
 
 T0 = dt.datetime(2025, 1, 1, 12, 0, tzinfo=dt.UTC).timestamp()
 """The clips' "now": noon UTC on 1 January 2025."""
-
-
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -64,7 +57,7 @@ def custody(db: sqlite_utils.Database) -> CustodyLog:
 
 @pytest.fixture
 def book(db: sqlite_utils.Database, custody: CustodyLog) -> ClipBook:
-    return ClipBook(db, custody, Clock())
+    return ClipBook(db, custody, Clock(T0))
 
 
 def test_tag_makes_a_clip_and_a_tag_made_entry(book: ClipBook, custody: CustodyLog) -> None:

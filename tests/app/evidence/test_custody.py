@@ -22,22 +22,14 @@ import sqlite_utils
 from app.database import open_database
 from app.evidence.custody import BreakKind, CustodyAction, CustodyLog
 from app.evidence.hashchain import GENESIS
+from tests.clock import Clock
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC).timestamp()
 
 
-class Clock:
-    def __init__(self, now: float = T0) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        self.now += 1.5  # each entry a moment after the last
-        return self.now
-
-
 @pytest.fixture
 def log(db: sqlite_utils.Database) -> CustodyLog:
-    return CustodyLog(db, Clock())
+    return CustodyLog(db, Clock(T0, step=1.5))
 
 
 def fill(log: CustodyLog, count: int = 5) -> None:

@@ -27,21 +27,12 @@ from app.evidence import clock_sync
 from app.evidence import ledger as ledger_module
 from app.evidence.hashchain import GENESIS, utc_text
 from app.evidence.ledger import DuplicateSegmentError, ProblemKind, SegmentLedger
+from tests.clock import Clock
 from tests.recordings import mpegts_bytes, write_segment
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 SYNC = "synchronised ±5 ms"
 CLOCK_FORMS = re.compile(r"^(synchronised ±\d+ ms|unsynchronised|unknown)$")
-
-
-class Clock:
-    """Unix time the test moves by hand."""
-
-    def __init__(self, now: float = T0.timestamp()) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture
@@ -53,7 +44,7 @@ def root(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def ledger(db: sqlite_utils.Database, root: Path) -> SegmentLedger:
-    return SegmentLedger(db, root, clock=Clock(), clock_sync=lambda: SYNC)
+    return SegmentLedger(db, root, clock=Clock(T0.timestamp()), clock_sync=lambda: SYNC)
 
 
 def add(ledger: SegmentLedger, feed: str, seq: int, data: bytes | None = None) -> Path:

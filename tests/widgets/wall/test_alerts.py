@@ -16,6 +16,7 @@ from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
 
 from media.live.feed import Connection, Feed, FeedKind, FeedSpec, FeedState
+from tests.clock import Clock
 from widgets.theme import apply_dark_theme
 from widgets.wall.alert_list import AlertList
 from widgets.wall.alerts import (
@@ -29,14 +30,6 @@ from widgets.wall.alerts import (
 
 T0 = 1_700_000_000.0
 """The watcher's Unix time at the start of each test."""
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def feed(name: str, kind: FeedKind = FeedKind.BODYCAM) -> Feed:
@@ -57,7 +50,7 @@ def test_a_stall_raises_one_alert_and_recovery_resolves_it():
     """In: a live body cam polled every 0.5 s; its pictures stop for 6 s, then come back.
     Out: one STALLED alert (a warning) however many polls saw it stalled; once a picture
     arrives it is resolved "recovered after 6 s" and kept; a second stall is a new alert."""
-    clock = Clock()
+    clock = Clock(T0)
     watcher = AlertWatcher(clock=clock)
     cam = feed("BWV-4521")
     live(cam, 100.0)
@@ -85,7 +78,7 @@ def test_reconnecting_failed_and_ended_caller_each_raise_once_with_the_error():
     (a new Connection each, CONNECTING between them); a drone FAILS; a live caller ENDS
     ("the caller ended the stream"); each polled several times. Out: exactly one alert of
     each, carrying the source's words; the ended caller is a notice, the failure critical."""
-    watcher = AlertWatcher(clock=Clock())
+    watcher = AlertWatcher(clock=Clock(T0))
     cam, drone = feed("Gate 3", FeedKind.CAMERA), feed("Drone 1", FeedKind.DRONE)
     caller = feed("Caller 07700", FeedKind.CALLER)
     for f in (cam, drone, caller):
@@ -110,7 +103,7 @@ def test_recording_stopped_is_raised_once():
     """In: a live feed whose recorder gives up ("disk full"), polled three times. Out: one
     critical RECORDING_STOPPED alert with the recorder's reason; the feed staying live does
     not resolve it."""
-    watcher = AlertWatcher(clock=Clock())
+    watcher = AlertWatcher(clock=Clock(T0))
     cam = feed("BWV-1")
     live(cam, 1.0)
     cam.recording_stopped = "disk full"
@@ -126,7 +119,7 @@ def test_nothing_is_raised_while_feeds_first_connect():
     """In: a camera CONNECTING at start, then RECONNECTING after its first open fails, for
     less than the first-connect grace. Out: no alert; past the grace it is reported once as
     never having shown a picture."""
-    watcher = AlertWatcher(clock=Clock())
+    watcher = AlertWatcher(clock=Clock(T0))
     cam = feed("Gate 9", FeedKind.CAMERA)
     watcher.check([cam], 0.0)
     cam.set_connection(Connection(FeedState.RECONNECTING, "Connection timed out", 5.0))
@@ -145,7 +138,7 @@ def test_a_declined_caller_is_said_once_and_resolved_when_taken_off_the_wall():
     declined; the app raises CALLER_DECLINED as the desk tells it, then the watcher polls.
     Out: only the declined alert, not a second "caller ended"; when the operator removes the
     tile it is resolved "taken off the wall"."""
-    watcher = AlertWatcher(clock=Clock())
+    watcher = AlertWatcher(clock=Clock(T0))
     caller = feed("Caller 07700", FeedKind.CALLER)
     caller.can_end = True
     watcher.check([caller], 0.0)
@@ -161,7 +154,7 @@ def test_a_declined_caller_is_said_once_and_resolved_when_taken_off_the_wall():
 def test_acknowledge_and_clear_resolved(qtbot):
     """In: two alerts, one resolved, shown in an AlertList. Out: the count signal says 2,
     then 0 after "Acknowledge all"; "Clear resolved" leaves only the open one."""
-    watcher = AlertWatcher(clock=Clock())
+    watcher = AlertWatcher(clock=Clock(T0))
     a, b = feed("A"), feed("B")
     live(a, 0.0)
     live(b, 0.0)
@@ -188,7 +181,7 @@ def test_a_click_or_enter_names_the_feed_newest_first(qtbot):
     on top; clicking the bottom entry emits feed_activated with the oldest's feed name and
     acknowledges it; Enter on the top entry names the newest; the list never took focus
     from a click."""
-    clock = Clock()
+    clock = Clock(T0)
     watcher = AlertWatcher(clock=clock)
     view = AlertList(watcher, beep=lambda: None)
     qtbot.addWidget(view)
@@ -221,7 +214,7 @@ def test_sound_is_off_until_turned_on_then_beeps_for_warnings(qtbot):
     second feed stalls, then a caller declines (a notice). Out: the sound box starts
     unticked; only the stall heard with sound on beeps, once."""
     beeps: list[int] = []
-    watcher = AlertWatcher(clock=Clock())
+    watcher = AlertWatcher(clock=Clock(T0))
     view = AlertList(watcher, beep=lambda: beeps.append(1))
     qtbot.addWidget(view)
     assert not view.sound.isChecked()
@@ -255,7 +248,7 @@ def test_time_words():
 @pytest.mark.skipif(not os.environ.get("VIGIL_SCREENSHOTS"), reason="writes docs/alerts.png")
 def test_screenshot(qtbot):
     """Writes docs/alerts.png: alerts of every kind, some resolved, one acknowledged."""
-    clock = Clock()
+    clock = Clock(T0)
     watcher = AlertWatcher(clock=clock)
     cams = [feed("BWV-4521"), feed("Gate 3", FeedKind.CAMERA), feed("Drone 1", FeedKind.DRONE)]
     caller = feed("Caller 07700 900123", FeedKind.CALLER)
