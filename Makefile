@@ -10,10 +10,12 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What Qt needs to open a window, and what the tests run against: FFmpeg's tools, the
 # GStreamer RTSP server (run with the system python3, which has gi), gnome-keyring and
 # D-Bus for a private Secret Service, Xvfb for a real window, Chromium as the caller's phone,
-# jq and openssl: an evidence bundle's README.txt commands are run as written.
+# jq and openssl: an evidence bundle's README.txt commands are run as written. Janus, the
+# WebRTC SFU `vigil server` runs, is needed to run a room as much as to test one.
 APT_RUN := python3-venv python3-pip libegl1 libgl1 libxkbcommon0 libxkbcommon-x11-0 \
 	libfontconfig1 libdbus-1-3 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-shape0 \
-	libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 fonts-dejavu-core
+	libxcb-xinerama0 libxcb-randr0 libxcb-render-util0 libxcb-image0 fonts-dejavu-core \
+	janus
 APT_TEST := $(APT_RUN) ffmpeg python3-gi gir1.2-gst-rtsp-server-1.0 gstreamer1.0-rtsp \
 	gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad \
 	gstreamer1.0-plugins-ugly gstreamer1.0-tools gnome-keyring dbus xvfb chromium \
