@@ -6,6 +6,7 @@ the feed going. Accounts are real rows in a real database named after this compu
 from __future__ import annotations
 
 import getpass
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -13,6 +14,8 @@ from PySide6.QtCore import QPoint, Qt
 from PySide6.QtWidgets import QLineEdit, QRadioButton, QWidget
 from pytestqt.qtbot import QtBot
 
+import app.window
+from app.access import ViewingLog
 from app.access.accounts import AccountBook
 from app.access.bodycam import REASONS
 from app.access.roles import Role
@@ -23,6 +26,7 @@ from app.evidence.custody import CustodyAction, CustodyLog
 from app.paths import BaseDir
 from app.window import WallWindow
 from media.live.feed import Feed, FeedKind, FeedSpec
+from tests.clock import Clock
 from widgets.access.bodycam_reason import ReasonDialog
 from widgets.wall.tile import Tile
 
@@ -92,14 +96,17 @@ def state_reason(qtbot: QtBot, dialog: ReasonDialog, reason: str, incident: str)
 
 
 def test_a_supervisor_opens_a_body_cam_for_a_reason_and_it_is_logged(
-    qtbot: QtBot, tmp_path: Path
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In: a supervisor's wall with a camera and a body cam; the body cam's tile menu's Open,
     "Public order" chosen, incident INC-0412; then O on the selected tile. Out: before, the
     body cam's tile is shuttered (no picture, nothing converted for it) while the camera is
     on view; after opening, the picture may show and the tile says the reason; custody
     holds view_opened with reason and incident under the supervisor's account, then
-    view_closed with the seconds watched and the same reason; the tile is shuttered again."""
+    view_closed with the seconds watched (42.5, by the viewing log's clock) and the same
+    reason; the tile is shuttered again."""
+    clock = Clock(1_795_000_000.0)
+    monkeypatch.setattr(app.window, "ViewingLog", partial(ViewingLog, clock=clock))
     window = wall(qtbot, tmp_path, Role.SUPERVISOR)
     body = tile(window)
     assert body.shutter is not None
@@ -116,7 +123,9 @@ def test_a_supervisor_opens_a_body_cam_for_a_reason_and_it_is_logged(
     assert body.reason is not None
     assert body.reason.startswith("Public order")
     assert "INC-0412" in body.reason
-    qtbot.wait(30)
+    assert window.viewing is not None
+    qtbot.waitUntil(lambda: window.viewing is not None and BODYCAM in window.viewing.open_feeds)
+    clock.advance(42.5)
     window.wall.select(body)
     window.bodycam_action.trigger()  # O: close it again
     assert body.shutter is not None
@@ -129,7 +138,7 @@ def test_a_supervisor_opens_a_body_cam_for_a_reason_and_it_is_logged(
     assert opened["incident"] == "INC-0412"
     assert opened["kind"] == "bodycam"
     assert closed["reason"] == "Public order"
-    assert isinstance(closed["seconds"], float)
+    assert closed["seconds"] == 42.5
     assert {e[2] for e in entries} == {getpass.getuser()}
     assert [e[0] for e in views(tmp_path, "Cam 1")][:1] == [CustodyAction.VIEW_OPENED]
 

@@ -3,16 +3,20 @@ nothing of it waits on the GUI thread. Real window, real SQLite file, real custo
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
 from pytestqt.qtbot import QtBot
 
+import app.window
+from app.access import ViewingLog
 from app.database import open_database
 from app.evidence.clips import ClipBook
 from app.evidence.custody import CustodyAction, CustodyLog
 from app.window import WallWindow
 from media.live.feed import Feed, FeedKind, FeedSpec
+from tests.clock import Clock
 from widgets.evidence.tag_dialog import TagDialog
 
 NOW = 1_795_000_000.0  # 2026-11-19 (a fixed clock: the tags' times are exact)
@@ -150,12 +154,16 @@ def test_a_refused_edit_is_shown_and_keeps_what_was_typed(qtbot: QtBot, window: 
 
 
 def test_viewing_is_logged_from_tile_shown_to_tile_gone(
-    qtbot: QtBot, tmp_path: Path, db_path: Path
+    qtbot: QtBot, tmp_path: Path, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """In: a wall opened with three feeds (a body cam among them), a fourth added, the
     first taken off, then the window closed. Out: custody holds view_opened for each feed as
     its tile appeared (with kind, workstation and the OS user) and one view_closed each, with
-    seconds watched; the body cam, shuttered until opened for a reason, never had a viewing."""
+    seconds watched by the viewing log's clock (Cam 7 10.0 s, shown at NOW and taken off at
+    NOW+10; Drone Alpha 25.0 s and Caller 1, added at NOW+4, 21.0 s, closed with the window at
+    NOW+25); the body cam, shuttered until opened for a reason, never had a viewing."""
+    clock = Clock(NOW)
+    monkeypatch.setattr(app.window, "ViewingLog", partial(ViewingLog, clock=clock))
     feeds = [
         Feed(FeedSpec("Cam 7", FeedKind.CAMERA, "udp://127.0.0.1:9")),
         Feed(FeedSpec("Drone Alpha", FeedKind.DRONE, "udp://127.0.0.1:9")),
@@ -163,12 +171,18 @@ def test_viewing_is_logged_from_tile_shown_to_tile_gone(
     ]
     win = WallWindow(feeds, state_file=tmp_path / "wall.json", database=db_path)
     qtbot.addWidget(win)
-    qtbot.wait(20)  # viewings follow the wall once the event in hand is over
+    assert win.viewing is not None
+    viewing = win.viewing
+    # Viewings follow the wall once the event in hand is over.
+    qtbot.waitUntil(lambda: viewing.open_feeds == ["Cam 7", "Drone Alpha"])
+    clock.advance(4)
     late = Feed(FeedSpec("Caller 1", FeedKind.CALLER, "webrtc:x", incident="INC-9"))
     win.wall.add_feed(late)
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: "Caller 1" in viewing.open_feeds)
+    clock.advance(6)
     win.wall.remove_feed(feeds[0])
-    qtbot.wait(20)
+    qtbot.waitUntil(lambda: "Cam 7" not in viewing.open_feeds)
+    clock.advance(15)
     win.close()
     assert win.viewing is not None
     assert win.viewing.errors == 0
@@ -186,5 +200,6 @@ def test_viewing_is_logged_from_tile_shown_to_tile_gone(
     assert opened.details_dict["kind"] == "caller"
     assert opened.details_dict["incident"] == "INC-9"
     assert opened.actor == win.viewing.actor
-    assert isinstance(custody.entries("Cam 7")[1].details_dict["seconds"], float)
+    closed = {e.subject: e.details_dict["seconds"] for e in custody.entries()[3:]}
+    assert closed == {"Cam 7": 10.0, "Drone Alpha": 25.0, "Caller 1": 21.0}
     assert custody.verify() is None
