@@ -3,6 +3,7 @@ which incident a caller belongs to and how old their position fix is."""
 
 import sys
 import time
+from types import SimpleNamespace
 from unittest.mock import patch
 
 import numpy as np
@@ -10,7 +11,9 @@ import pytest
 from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
+import widgets.wall.tile
 from media.live.feed import Connection, Feed, FeedKind, FeedSpec, FeedState, Location
+from tests.clock import Clock
 from tests.pictures import solid_picture
 from widgets import theme
 from widgets.wall.tile import GpsLine, Tile, gps_line
@@ -235,3 +238,79 @@ def test_a_narrow_tile_keeps_the_name_and_drops_the_incident(qtbot: QtBot) -> No
     header = grab_array(narrow)[:20, 60:]  # past the kind badge (white on orange)
     assert near(header, theme.INCIDENT, 30).sum() == 0
     assert near(header, theme.TEXT, 30).sum() > 20
+
+
+class PaintedWords:
+    """The words a tile paints in its middle (its state, or a body cam's shutter), read where
+    the tile composes them (`Tile._paint_centred`, which still paints), with the tile's
+    clock (`time.monotonic` in widgets/wall/tile.py) replaced by the test's."""
+
+    def __init__(self, tile: Tile, clock: Clock, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.tile = tile
+        self.clock = clock
+        self.seen: list[list[str]] = []
+        paint_centred = Tile._paint_centred
+
+        def spy(self_: Tile, painter, rect, lines, head, body) -> None:  # noqa: PLR0917
+            if self_ is tile:
+                self.seen.append(list(lines))
+            paint_centred(self_, painter, rect, lines, head, body)
+
+        monkeypatch.setattr(Tile, "_paint_centred", spy)
+        monkeypatch.setattr(
+            widgets.wall.tile, "time", SimpleNamespace(monotonic=clock, time=time.time)
+        )
+
+    def now(self) -> list[str]:
+        """Refresh and paint the tile at the clock's time; the lines it painted (none: [])."""
+        self.seen.clear()
+        self.tile.refresh(self.clock())
+        self.tile.grab()
+        return self.seen[-1] if self.seen else []
+
+
+def test_a_stalled_tile_says_so_with_its_age_counting(
+    tile: Tile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In: a live feed whose last frame came at t=100 s (the tile's clock), painted at
+    t=101, 104.2, 107.9 and 160. Out: nothing in the middle while live (1 s old); then
+    "STALLED  4 s", "STALLED  8 s", "STALLED  60 s" (the age counting on, whole seconds),
+    each with "no picture from this feed"."""
+    clock = Clock(100.0)
+    words = PaintedWords(tile, clock, monkeypatch)
+    tile.feed.set_connection(Connection(FeedState.LIVE))
+    tile.feed.stats.on_frame(480, 270, 0.001, clock())
+    clock.advance(1)
+    assert words.now() == []
+    said = []
+    for step in (3.2, 3.7, 52.1):
+        clock.advance(step)
+        said.append(words.now())
+    assert said == [
+        ["STALLED  4 s", "no picture from this feed"],
+        ["STALLED  8 s", "no picture from this feed"],
+        ["STALLED  60 s", "no picture from this feed"],
+    ]
+
+
+def test_a_lost_tile_says_when_it_tries_next(tile: Tile, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In: a feed RECONNECTING after "Connection refused", its next attempt due at t=505
+    (the tile's clock), painted at t=500, 502.5 and 506; then RECONNECTING with no attempt
+    due. Out: "RECONNECTING" over "next attempt in 5.0 s", then "2.5 s", then "0.0 s" (never
+    negative), each with the reason; with nothing due, "trying now…"."""
+    clock = Clock(500.0)
+    words = PaintedWords(tile, clock, monkeypatch)
+    refused = "Connection refused"
+    tile.feed.set_connection(Connection(FeedState.RECONNECTING, refused, 505.0))
+    said = [words.now()]
+    clock.advance(2.5)
+    said.append(words.now())
+    clock.advance(3.5)
+    said.append(words.now())
+    assert said == [
+        ["RECONNECTING", "next attempt in 5.0 s", refused],
+        ["RECONNECTING", "next attempt in 2.5 s", refused],
+        ["RECONNECTING", "next attempt in 0.0 s", refused],
+    ]
+    tile.feed.set_connection(Connection(FeedState.RECONNECTING))
+    assert words.now() == ["RECONNECTING", "trying now…"]
