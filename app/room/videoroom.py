@@ -1,0 +1,132 @@
+"""A room on Janus's VideoRoom plugin: every feed published into it once, and as many
+subscribers as want it, each forwarded by Janus.
+
+As simple-whip-server does in front of Janus: a publisher's SDP offer goes in and Janus's
+answer comes back, so the media flows between the phone (or the server's own restream) and
+Janus, never through Vigil. A subscriber gets Janus's offer for one feed and answers it.
+No Qt here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.room.janus_api import JanusError, JanusHandle, JanusSession
+
+PLUGIN = "janus.plugin.videoroom"
+MAX_PUBLISHERS = 64
+"""Feeds live at once in one room: callers, officers, body cams, drones and cameras."""
+
+
+@dataclass
+class Publisher:
+    """A feed published into the room: its Janus feed id and the answer to its offer."""
+
+    handle: JanusHandle
+    feed_id: int
+    display: str
+    answer_sdp: str
+
+    async def leave(self) -> None:
+        try:
+            await self.handle.request({"request": "leave"})
+        finally:
+            await self.handle.detach()
+
+
+@dataclass
+class Subscriber:
+    """One viewer of one feed: Janus's offer, to be answered with `start`."""
+
+    handle: JanusHandle
+    feed_id: int
+    offer_sdp: str
+
+    async def start(self, answer_sdp: str) -> None:
+        await self.handle.request({"request": "start"}, {"type": "answer", "sdp": answer_sdp})
+
+    async def leave(self) -> None:
+        try:
+            await self.handle.request({"request": "leave"})
+        finally:
+            await self.handle.detach()
+
+
+class Room:
+    """One VideoRoom room, made with the admin key the room server started Janus with."""
+
+    def __init__(self, session: JanusSession, room_id: int, admin_key: str) -> None:
+        self.session = session
+        self.id = room_id
+        self._admin_key = admin_key
+        self._control: JanusHandle | None = None
+
+    async def ensure(self, description: str = "vigil room") -> None:
+        """Create the room unless Janus has it already (after a restart it has none)."""
+        control = await self._handle()
+        exists, _ = await control.request({"request": "exists", "room": self.id})
+        if exists.get("exists"):
+            return
+        await control.request(
+            {
+                "request": "create",
+                "room": self.id,
+                "admin_key": self._admin_key,
+                "description": description,
+                "publishers": MAX_PUBLISHERS,
+                "videocodec": "h264,vp8",
+                "audiocodec": "opus",
+                "notify_joining": False,
+            }
+        )
+
+    async def publish(self, display: str, offer_sdp: str) -> Publisher:
+        """Publish a feed from its SDP offer; Janus's answer is in the result."""
+        handle = await self.session.attach(PLUGIN)
+        try:
+            joined, _ = await handle.request(
+                {"request": "join", "ptype": "publisher", "room": self.id, "display": display}
+            )
+            configured, jsep = await handle.request(
+                {"request": "configure", "audio": True, "video": True},
+                {"type": "offer", "sdp": offer_sdp},
+            )
+        except BaseException:
+            await handle.detach()
+            raise
+        if jsep is None or jsep.get("type") != "answer":
+            await handle.detach()
+            raise JanusError(f"Janus gave no answer to {display}'s offer: {configured}")
+        return Publisher(handle, int(joined["id"]), display, str(jsep["sdp"]))
+
+    async def subscribe(self, feed_id: int) -> Subscriber:
+        """Janus's offer of one published feed, for a viewer to answer."""
+        handle = await self.session.attach(PLUGIN)
+        try:
+            _, jsep = await handle.request(
+                {
+                    "request": "join",
+                    "ptype": "subscriber",
+                    "room": self.id,
+                    "streams": [{"feed": feed_id}],
+                }
+            )
+        except BaseException:
+            await handle.detach()
+            raise
+        if jsep is None or jsep.get("type") != "offer":
+            await handle.detach()
+            raise JanusError(f"Janus offered nothing for feed {feed_id}")
+        return Subscriber(handle, feed_id, str(jsep["sdp"]))
+
+    async def publishers(self) -> list[dict[str, Any]]:
+        """Who is publishing now, as Janus lists them."""
+        control = await self._handle()
+        listed, _ = await control.request({"request": "listparticipants", "room": self.id})
+        return [p for p in listed.get("participants", []) if p.get("publisher")]
+
+    async def _handle(self) -> JanusHandle:
+        if self._control is None:
+            self._control = await self.session.attach(PLUGIN)
+        return self._control
