@@ -3,17 +3,21 @@ back; the map beside the wall and the wall talk to each other."""
 
 import socket
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QKeySequence
 from PySide6.QtTest import QTest
+from PySide6.QtWidgets import QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
+import app.window
 from app.window import WallWindow
 from media.demo import YORK, Orbit
-from media.live.feed import Feed, FeedKind, FeedSpec
+from media.live.feed import Connection, Feed, FeedKind, FeedSpec, FeedState
 from media.telemetry.geo import distance_m, offset
+from tests.clock import Clock
 from tests.maps import placed_feed, shows_kind, view_pixel
 from tests.servers import UdpTsSender, free_port
 
@@ -44,21 +48,74 @@ def test_layout_and_order_survive_a_restart(qtbot: QtBot, tmp_path: Path) -> Non
     assert second.wall.order == ["F4", "F2", "F3", "F1", "F5"]
 
 
+def press(
+    qtbot: QtBot,
+    window: WallWindow,
+    key: Qt.Key,
+    modifiers: Qt.KeyboardModifier = Qt.KeyboardModifier.NoModifier,
+) -> None:
+    """A key pressed at the window: the offscreen platform activates a window only when
+    asked, and the window's shortcuts fire only while it is active."""
+    handle = window.windowHandle()
+    assert handle is not None
+    handle.requestActivate()
+    qtbot.waitUntil(lambda: QApplication.activeWindow() is window, timeout=5000)
+    qtbot.keyClick(window.wall, key, modifiers)
+
+
 def test_f11_toggles_full_screen(qtbot: QtBot, tmp_path: Path) -> None:
-    """F11 is bound to full screen; triggering it twice goes full screen and back. (The
-    offscreen platform never activates a window, so shortcuts cannot be typed here.)"""
+    """In: F11 pressed twice on the window. Out: full screen, then back."""
     window = open_window(qtbot, tmp_path / "wall.json")
-    (action,) = [a for a in window.actions() if a.shortcut() == QKeySequence("F11")]
-    action.trigger()
-    qtbot.waitUntil(window.isFullScreen, timeout=2000)
-    action.trigger()
-    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=2000)
+    assert not window.isFullScreen()
+    press(qtbot, window, Qt.Key.Key_F11)
+    qtbot.waitUntil(window.isFullScreen, timeout=5000)
+    press(qtbot, window, Qt.Key.Key_F11)
+    qtbot.waitUntil(lambda: not window.isFullScreen(), timeout=5000)
 
 
-def test_status_line_counts_feeds_by_state(qtbot: QtBot, tmp_path: Path) -> None:
-    window = open_window(qtbot, tmp_path / "wall.json")
-    window._update_status()
-    assert window._counts.text().startswith("5 feeds  ·  5 connecting")
+def status_counts(window: WallWindow) -> str:
+    """The status line's count of feeds (its first label)."""
+    labels = [label.text() for label in window.statusBar().findChildren(QLabel)]
+    return next(text for text in labels if " feeds" in text)
+
+
+def test_status_line_counts_feeds_by_state(
+    qtbot: QtBot, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In: seven feeds on the window's clock (t=100): two live (a frame at t=99.5), one
+    stalled (last frame at t=90), one reconnecting, one failed, one ended and one still
+    connecting; then the clock moves on 3 s with no frames. Out: the status line says
+    "7 feeds · 2 live · 1 stalled · 1 reconnecting · 1 connecting · 1 failed · 1 ended";
+    3 s later, "7 feeds · 3 stalled · …" (the live ones stalled too). Before any of it, with
+    every feed connecting, "7 feeds · 7 connecting"."""
+    clock = Clock(100.0)
+    monkeypatch.setattr(app.window, "time", SimpleNamespace(monotonic=clock))
+    names = ["Live 1", "Live 2", "Stalled", "Lost", "Failed", "Ended", "New"]
+    window = WallWindow(
+        [Feed(FeedSpec(n, FeedKind.CAMERA, "udp://127.0.0.1:9")) for n in names],
+        state_file=tmp_path / "wall.json",
+    )
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    sep = "  ·  "
+    assert status_counts(window) == sep.join(["7 feeds", "7 connecting"])
+    feeds = {tile.feed.name: tile.feed for tile in window.wall.tiles}
+    for name, last_frame in (("Live 1", 99.5), ("Live 2", 99.5), ("Stalled", 90.0)):
+        feeds[name].set_connection(Connection(FeedState.LIVE))
+        feeds[name].stats.on_frame(320, 180, 0.001, last_frame)
+    feeds["Lost"].set_connection(Connection(FeedState.RECONNECTING, "refused", 105.0))
+    feeds["Failed"].set_connection(Connection(FeedState.FAILED, "no such stream"))
+    feeds["Ended"].set_connection(Connection(FeedState.ENDED, "the caller ended"))
+    expected = sep.join(
+        ["7 feeds", "2 live", "1 stalled", "1 reconnecting", "1 connecting", "1 failed", "1 ended"]
+    )
+    qtbot.waitUntil(lambda: status_counts(window) == expected, timeout=5000)
+    clock.advance(3)
+    expected = sep.join(
+        ["7 feeds", "3 stalled", "1 reconnecting", "1 connecting", "1 failed", "1 ended"]
+    )
+    qtbot.waitUntil(lambda: status_counts(window) == expected, timeout=5000)
 
 
 # -- the map beside the wall ------------------------------------------------------------
@@ -133,14 +190,13 @@ def test_a_drone_over_udp_appears_on_the_map_where_its_klv_puts_it(
 def test_the_map_panel_stays_hidden_after_a_restart_once_closed(
     qtbot: QtBot, tmp_path: Path
 ) -> None:
-    """In: View ▸ Map (Ctrl+M) unticked, then the window closed and opened again.
+    """In: Ctrl+M pressed (View ▸ Map unticked), then the window closed and opened again.
     Out: the map panel is still hidden; ticking it shows it again, and that is kept too."""
     state = tmp_path / "wall.json"
     first = open_window(qtbot, state)
     assert first.map_dock.isVisible()
-    assert first.map_action.shortcut() == QKeySequence("Ctrl+M")
-    first.map_action.trigger()
-    assert not first.map_dock.isVisible()
+    press(qtbot, first, Qt.Key.Key_M, Qt.KeyboardModifier.ControlModifier)
+    qtbot.waitUntil(lambda: not first.map_dock.isVisible(), timeout=5000)
     first.close()
 
     second = open_window(qtbot, state)
