@@ -39,6 +39,7 @@ def feed_status(feed: Feed, now: float | None = None) -> dict[str, Any]:
         "width": stats.width or None,
         "height": stats.height or None,
         "codec": stats.codec,
+        "decoding": feed.decoding.value,
         "last_frame_age_s": round(age, 3) if age is not None else None,
         "recording": feed.recording,
         "location": None

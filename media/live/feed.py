@@ -43,6 +43,18 @@ class FeedState(enum.StrEnum):
     FAILED = "failed"
 
 
+class Decoding(enum.StrEnum):
+    """How much of a feed's video its source decodes. Packets always flow to the recorder
+    and telemetry is always read, whatever is decoded."""
+
+    ALL = "all"
+    """Every frame: the feed is on view."""
+    KEY_FRAMES = "key frames"
+    """Key frames only: a picture now and then for a feed nobody looks at closely."""
+    NONE = "none"
+    """No picture at all: nobody here needs one (a room server records and forwards)."""
+
+
 class RtspTransport(enum.StrEnum):
     TCP = "tcp"
     UDP = "udp"
@@ -128,6 +140,9 @@ class Feed:
         self.picture_listener: Callable[[Feed], None] | None = None
         """Called on the decode thread after each new picture lands in the slot; it must
         only hand the news on (the wall rings a bell on its GUI thread), never block."""
+        self.decoding = Decoding.ALL
+        """How much video the source decodes; read by its thread at every packet, so a
+        change takes effect at the next one (and pictures resume at the next key frame)."""
         self._connection = Connection(FeedState.CONNECTING)
         self._display_size = (0, 0)
 
@@ -149,10 +164,14 @@ class Feed:
         self._connection = connection
 
     def state(self, now: float | None = None) -> FeedState:
-        """The state to show: a live feed without a frame for `STALL_AFTER_S` is stalled."""
+        """The state to show: a live feed without a frame for `STALL_AFTER_S` is stalled (or,
+        where not every frame is decoded, without a packet)."""
         connection = self._connection
         if connection.state is FeedState.LIVE:
-            age = self.stats.last_frame_age(now)
+            if self.decoding is Decoding.ALL:
+                age = self.stats.last_frame_age(now)
+            else:
+                age = self.stats.last_packet_age(now)
             if age is not None and age >= STALL_AFTER_S:
                 return FeedState.STALLED
         return connection.state

@@ -52,14 +52,18 @@ class PictureOut:
         self._backoff = backoff
         self._reformatter = VideoReformatter()
 
+    def live(self) -> None:
+        """The feed is live: a picture came, or (where nothing is decoded) its packets do."""
+        if self.feed.connection.state is not FeedState.LIVE:
+            self.feed.set_connection(Connection(FeedState.LIVE))
+            if self._backoff is not None:
+                self._backoff.reset()
+
     def deliver(self, frame: av.VideoFrame, arrived: float, started: float) -> None:
         """Show `frame`: `arrived` is when its data came in (monotonic), `started` when
         decoding it began (perf_counter), so the feed's decode time covers the conversion."""
         feed = self.feed
-        if feed.connection.state is not FeedState.LIVE:
-            feed.set_connection(Connection(FeedState.LIVE))
-            if self._backoff is not None:
-                self._backoff.reset()
+        self.live()
         box_w, box_h = feed.display_size
         if box_w > 0 and box_h > 0:
             width, height = fit_size(frame.width, frame.height, box_w, box_h, self.sar)

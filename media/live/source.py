@@ -22,7 +22,7 @@ import av.error
 from av.codec.context import Flags
 
 from media.live.backoff import Backoff
-from media.live.feed import Connection, Feed, FeedState, Location, PacketSink
+from media.live.feed import Connection, Decoding, Feed, FeedState, Location, PacketSink
 from media.live.picture_out import PictureOut
 from media.telemetry import DroneTelemetry, KlvReader
 
@@ -116,6 +116,8 @@ class FeedSource:
         self._file_clock: tuple[float, float] | None = None
         self._sink: PacketSink | None = None
         """The recorder begun on this connection's streams, if any."""
+        self._resume_at_key = False
+        """A video packet was left undecoded, so decoding may start again only at a key frame."""
 
     def start(self) -> None:
         self._thread.start()
@@ -237,6 +239,8 @@ class FeedSource:
                 for telemetry in reader.feed(bytes(packet)):
                     self._on_telemetry(telemetry)
                 continue
+            if not self._decode_wanted(packet, video):
+                continue
             try:
                 if packet.stream is video:
                     started = time.perf_counter()
@@ -262,6 +266,22 @@ class FeedSource:
                     started = time.perf_counter()
             except av.error.FFmpegError:
                 stats.decode_errors += 1
+
+    def _decode_wanted(self, packet: av.Packet[Any], video: Any) -> bool:
+        """Whether to decode this packet, as the feed's `decoding` says. A video packet left
+        undecoded leaves the decoder without its references, so it resumes at a key frame."""
+        decoding = self.feed.decoding
+        if decoding is Decoding.ALL and not self._resume_at_key:
+            return True
+        if decoding is not Decoding.ALL:
+            self._out.live()  # nothing or little is decoded: its packets say it is live
+        if packet.stream is not video:
+            return decoding is not Decoding.NONE  # sound: heard unless nothing is wanted
+        if decoding is Decoding.NONE or not packet.is_keyframe:
+            self._resume_at_key = True
+            return False
+        self._resume_at_key = False
+        return True
 
     def _record(self, packet: av.Packet[Any], streams: list[Any]) -> None:
         """Give the packet, as demuxed, to the feed's recorder before decoding touches it.

@@ -56,6 +56,7 @@ class FeedStats:
         self.decode_ms = 0.0
         """Exponential mean of decode plus conversion time per frame."""
         self.last_frame_at: float | None = None
+        self.last_packet_at: float | None = None
         self.fps = 0.0
         self.bitrate_bps = 0.0
         self.connects = 0
@@ -63,6 +64,7 @@ class FeedStats:
         self._packet_rate = RateMeter()
 
     def on_packet(self, size: int, now: float) -> None:
+        self.last_packet_at = now
         self._packet_rate.add(now, size)
         self.bitrate_bps = self._packet_rate.byte_rate(now) * 8
 
@@ -79,6 +81,11 @@ class FeedStats:
         if self.last_frame_at is None:
             return None
         return max(0.0, (time.monotonic() if now is None else now) - self.last_frame_at)
+
+    def last_packet_age(self, now: float | None = None) -> float | None:
+        if self.last_packet_at is None:
+            return None
+        return max(0.0, (time.monotonic() if now is None else now) - self.last_packet_at)
 
     def current_fps(self, now: float | None = None) -> float:
         """Frames per second now; falls to zero when frames stop coming."""
