@@ -1,5 +1,5 @@
 """The demo wall, end to end: `vigil run --demo` reports nine live feeds through `vigil status`;
-`vigil snapshot --demo` renders real moving pictures to a PNG."""
+`vigil snapshot --demo` renders real moving pictures to a PNG, body cams shuttered."""
 
 from __future__ import annotations
 
@@ -73,18 +73,22 @@ def test_status_without_an_instance_exits_3(short_tmp: Path) -> None:
     assert "no instance is running" in result.stderr
 
 
-def test_snapshot_of_the_demo_shows_nine_moving_pictures(short_tmp: Path) -> None:
-    """The PNG holds a 3x3 grid (the wall, left of the map panel) whose every cell is a
-    real picture: many colours and a bright moving block, not a flat placeholder or a
-    'Connecting…' tile."""
-    out = short_tmp / "wall.png"
+TILE_BACKGROUND = (0x14, 0x17, 0x1C)
+"""widgets/theme.py's TILE_BACKGROUND: what a tile with no picture (a shutter) is filled with."""
+BODYCAM_CELLS = {(1, 0), (1, 1), (1, 2), (2, 0)}
+"""Where the 3x3 wall puts media/demo.py's four body cams: after its three callers, in order."""
+
+
+def snapshot(short_tmp: Path, name: str, after_s: float) -> np.ndarray:
+    """`vigil snapshot --demo` after `after_s` seconds, as RGB ints."""
+    out = short_tmp / name
     result = vigil(
         "snapshot",
         "--demo",
         "--out",
         out,
         "--after",
-        "4",
+        str(after_s),
         "--size",
         "1280x720",
         "--base-dir",
@@ -94,6 +98,11 @@ def test_snapshot_of_the_demo_shows_nine_moving_pictures(short_tmp: Path) -> Non
     assert result.stdout.strip() == str(out)
     image = np.asarray(Image.open(out).convert("RGB")).astype(int)
     assert image.shape == (720, 1280, 3)
+    return image
+
+
+def wall_cells(image: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
+    """The middle of each of the 3x3 wall's cells (away from the tile's header and footer)."""
     top, bottom = 30, 690  # inside the menu and status bars
     # The wall ends at the first column past its second gap between tiles that is one flat
     # colour from top to bottom: the gap between the wall and the map panel docked beside it.
@@ -102,15 +111,43 @@ def test_snapshot_of_the_demo_shows_nine_moving_pictures(short_tmp: Path) -> Non
     wall_width = flat[0]
     assert wall_width > 640, f"the wall is only {wall_width} px wide beside the map"
     cell_h, cell_w = (bottom - top) // 3, wall_width // 3
-    for row in range(3):
-        for col in range(3):
-            cell = image[
-                top + row * cell_h + 40 : top + (row + 1) * cell_h - 40,
-                col * cell_w + 20 : (col + 1) * cell_w - 20,
-            ]
-            colours = len(np.unique(cell.reshape(-1, 3) // 16, axis=0))
-            assert colours > 40, f"cell {row},{col} is flat ({colours} colours): no picture"
-            assert cell.std() > 20
+    return {
+        (row, col): image[
+            top + row * cell_h + 40 : top + (row + 1) * cell_h - 40,
+            col * cell_w + 20 : (col + 1) * cell_w - 20,
+        ]
+        for row in range(3)
+        for col in range(3)
+    }
+
+
+def test_snapshot_of_the_demo_shows_five_moving_pictures_and_four_shutters(
+    short_tmp: Path,
+) -> None:
+    """In: two snapshots of the demo wall (1280x720), after 3 s and after 6 s.
+
+    Out: the wall is a 3x3 grid left of the map panel. The five cells of callers and
+    drones are pictures: many colours, little of the plain tile background (letterbox
+    bars only), and their content moved between the two snapshots (the demo's pattern
+    scrolls and its block sweeps with the frame number). The four body cams' cells are shuttered: the plain
+    tile background almost everywhere, with a little text on it (the shutter's words), and
+    the same in both snapshots: no picture came through."""
+    first = wall_cells(snapshot(short_tmp, "first.png", 3))
+    second = wall_cells(snapshot(short_tmp, "second.png", 6))
+    for cell, before in first.items():
+        after = second[cell]
+        background = (after == TILE_BACKGROUND).all(axis=2).mean()
+        change = np.abs(after - before).mean()
+        if cell in BODYCAM_CELLS:
+            assert background > 0.8, f"body cam cell {cell} is not shuttered ({background:.0%})"
+            assert background < 0.999, f"body cam cell {cell} says nothing"
+            assert change < 0.5, f"body cam cell {cell} changed ({change:.1f}): a picture?"
+        else:
+            colours = len(np.unique(after.reshape(-1, 3) // 16, axis=0))
+            assert colours > 40, f"cell {cell} is flat ({colours} colours): no picture"
+            # Letterbox bars above and below a 16:9 picture are all the background it shows.
+            assert background < 0.3, f"cell {cell} is mostly empty tile ({background:.0%})"
+            assert change > 8, f"cell {cell} did not move between snapshots ({change:.1f})"
 
 
 @pytest.mark.parametrize(
