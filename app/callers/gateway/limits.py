@@ -17,9 +17,17 @@ from media.live import Location
 
 MAX_SDP_BYTES = 64 * 1024
 MAX_JSON_BYTES = 4 * 1024
-MAX_CLOCK_AHEAD_S = 300.0
-"""A fix stamped further in the future than this is refused (a phone's clock is rarely
-that wrong; a forged body often is)."""
+MAX_CLOCK_AHEAD_S = 120.0
+"""A fix stamped further in the future than this is refused. A phone's clock is set by the
+network and is seconds out at worst; two minutes forgives one left on manual time. More
+would let a forged fix look fresh on the map (it fades from 30 s old) long after the phone
+went quiet, and put track points after the moment they were received."""
+MAX_FIX_AGE_S = 24 * 3600.0
+"""A fix stamped longer ago than this is refused. The page sends each fix as the phone takes
+it (every 5 s at least), so a real fix is seconds old; the bound is loose on purpose, so a
+phone whose clock is hours out (set by hand in the wrong zone) still shows where the caller
+is, its age plain on the map, while 0, negative times and the epoch's far past, which
+would sort before every real track point of a clip, are refused."""
 
 
 class RefusedError(Exception):
@@ -104,9 +112,16 @@ def _required(data: dict[str, Any], key: str) -> float:
     return number
 
 
+def _age_text(seconds: float) -> str:
+    """An age for the log that stays short for -1e308 as for a day and a minute."""
+    days = seconds / 86400
+    return f"{days:.3g} days" if days >= 1 else f"{seconds:.0f} s"
+
+
 def parse_location(body: bytes, *, now: float | None = None) -> Location:
     """`{lat, lon, accuracy_m, heading?, speed?, at}` checked field by field, or a `RefusedError`
-    (400 for a body that is not JSON, 422 for a value out of range)."""
+    (400 for a body that is not JSON, 422 for a value out of range, `at` included: it must
+    lie between `MAX_FIX_AGE_S` before `now` and `MAX_CLOCK_AHEAD_S` after it)."""
     data = parse_json(body)
     lat = _required(data, "lat")
     lon = _required(data, "lon")
@@ -126,5 +141,11 @@ def parse_location(body: bytes, *, now: float | None = None) -> Location:
         raise RefusedError(422, f"speed {speed} is negative")
     now = time.time() if now is None else now
     if at > now + MAX_CLOCK_AHEAD_S:
-        raise RefusedError(422, f"at is {at - now:.0f} s in the future")
+        raise RefusedError(
+            422, f"at is {at - now:.0f} s in the future (at most {MAX_CLOCK_AHEAD_S:.0f} s)"
+        )
+    if at < now - MAX_FIX_AGE_S:
+        raise RefusedError(
+            422, f"at is {_age_text(now - at)} old (at most {MAX_FIX_AGE_S / 3600:.0f} h)"
+        )
     return Location(lat, lon, accuracy, at, heading_deg=heading, speed_mps=speed)

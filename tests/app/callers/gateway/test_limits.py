@@ -6,11 +6,13 @@ the gateway answers (400 for a body that is not a JSON object, 422 for a bad val
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
 from app.callers.gateway.limits import (
     MAX_CLOCK_AHEAD_S,
+    MAX_FIX_AGE_S,
     RateLimiter,
     RefusedError,
     parse_json,
@@ -110,7 +112,7 @@ def fix(**changes: object) -> bytes:
 def test_good_fix_with_and_without_heading_and_speed() -> None:
     """In: a fix with lat/lon/accuracy/at; the same with heading 90 and speed 1.5; one with
     integers, heading null, the boundaries (lat ±90, lon ±180, heading 0 and 360, accuracy 0)
-    and a time 4 min ahead (a phone's clock a little fast).
+    and a time a minute ahead (a phone's clock a little fast).
     Out: Location values exactly as sent (floats), heading/speed None when left out."""
     assert parse_location(fix(), now=NOW) == Location(51.5007, -0.1246, 8.0, NOW)
     assert parse_location(fix(heading=90, speed=1.5), now=NOW) == Location(
@@ -175,11 +177,18 @@ def test_good_fix_with_and_without_heading_and_speed() -> None:
         pytest.param(
             b'{"lat": 1e999, "lon": 0, "accuracy_m": 1, "at": 0}', 422, "finite", id="1e999"
         ),
+        pytest.param(fix(at=0), 422, "old", id="at-zero"),
+        pytest.param(fix(at=-1), 422, "old", id="at-minus-one"),
+        pytest.param(fix(at=-1e308), 422, "old", id="at-minus-1e308"),
+        pytest.param(fix(at=1e308), 422, "future", id="at-1e308"),
+        pytest.param(fix(at=NOW - MAX_FIX_AGE_S - 1), 422, "old", id="at-just-too-old"),
+        pytest.param(fix(at=NOW - 10 * 365 * 86400), 422, "old", id="at-ten-years-ago"),
     ],
 )
 def test_bad_fix_is_refused(body: bytes, status: int, says: str) -> None:
     """In: a location body that is not a JSON object, holds a non-JSON constant, or has a
-    value missing, of the wrong type, out of range or too far in the future.
+    value missing, of the wrong type, out of range, or an `at` outside the window around now
+    (0, -1, -1e308, 1e308, a second more than a day old, ten years old, an hour ahead).
     Out: RefusedError with 400 (not a JSON object) or 422 (a bad value), its reason naming
     what was wrong."""
     with pytest.raises(RefusedError) as refused:
@@ -187,6 +196,28 @@ def test_bad_fix_is_refused(body: bytes, status: int, says: str) -> None:
     assert refused.value.status == status
     assert says in refused.value.reason
     assert refused.value.retry_after_s is None
+
+
+def test_at_window_edges_around_now() -> None:
+    """In: fixes stamped exactly MAX_FIX_AGE_S (24 h) before now, a minute old, exactly
+    MAX_CLOCK_AHEAD_S (2 min) ahead; then one a second beyond each edge; now taken from the
+    real clock when not given.
+    Out: the three inside are accepted with their `at` unchanged; the two outside are 422s
+    whose reason says how far out and the bound ("at most 24 h", "at most 120 s"); a fix
+    stamped time.time() passes with no `now` given."""
+    for at in (NOW - MAX_FIX_AGE_S, NOW - 60, NOW + MAX_CLOCK_AHEAD_S):
+        assert parse_location(fix(at=at), now=NOW).at == at
+    with pytest.raises(RefusedError) as old:
+        parse_location(fix(at=NOW - MAX_FIX_AGE_S - 1), now=NOW)
+    assert old.value.status == 422
+    assert "at most 24 h" in old.value.reason
+    with pytest.raises(RefusedError) as ahead:
+        parse_location(fix(at=NOW + MAX_CLOCK_AHEAD_S + 1), now=NOW)
+    assert ahead.value.status == 422
+    assert "121 s in the future (at most 120 s)" in ahead.value.reason
+    assert MAX_CLOCK_AHEAD_S <= 120
+    real_now = time.time()
+    assert parse_location(fix(at=real_now)).at == real_now
 
 
 def test_parse_json_gives_the_object() -> None:
