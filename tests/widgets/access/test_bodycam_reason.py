@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Callable, Iterator
 
-from PySide6.QtCore import QPoint, Qt
+import pytest
+from PySide6.QtCore import QPoint, QRect, Qt
+from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QLabel, QLineEdit, QPlainTextEdit, QRadioButton, QWidget
 from pytestqt.qtbot import QtBot
 
+from widgets import theme
 from widgets.access.bodycam_reason import ReasonDialog
 from widgets.theme import apply_dark_theme
 
@@ -244,17 +246,67 @@ def test_a_reason_with_an_ampersand_is_shown_and_stated_as_written(qtbot: QtBot)
     assert stated == [("Search & rescue", "", "INC-2")]
 
 
-def test_picture_for_review(qtbot: QtBot) -> None:
-    """In: the dialog as the app shows it (dark theme), a reason chosen and a refusal shown.
-    Out: /tmp/bodycam_reason.png, to look at (layout, legibility)."""
+@pytest.fixture
+def dark_theme(qapp: QApplication) -> Iterator[QApplication]:
+    """The app's dark theme for one test; the session's palette and style back after."""
+    palette, style = QPalette(qapp.palette()), qapp.style().name()
+    apply_dark_theme(qapp)
+    yield qapp
+    qapp.setStyle(style)
+    qapp.setPalette(palette)
+
+
+def near(colour: QColor, image: QImage, rect: QRect, within: int = 40) -> int:
+    """How many of the image's pixels inside `rect` are within `within` of `colour`."""
+    count = 0
+    for y in range(rect.top(), rect.bottom() + 1):
+        for x in range(rect.left(), rect.right() + 1):
+            pixel = image.pixelColor(x, y)
+            if (
+                abs(pixel.red() - colour.red())
+                + abs(pixel.green() - colour.green())
+                + abs(pixel.blue() - colour.blue())
+                <= within
+            ):
+                count += 1
+    return count
+
+
+def test_a_refusal_reads_in_the_dark_theme_the_app_shows(
+    qtbot: QtBot, dark_theme: QApplication
+) -> None:
+    """In: the dialog in the app's dark theme; "Other (say why below)" chosen, incident
+    INC-0412, Open clicked, and the check refuses (no words). Out: the dialog says who is
+    opening which body cam and that it is logged, lists the seven reasons in order with
+    Other chosen; the refusal is shown in words, in the error colour on the theme's dark
+    background (in the dialog's own picture: its background is the theme's window colour,
+    its who line light text, its error line red text); nothing is stated. (The fixture
+    puts the session's palette and style back afterwards.)"""
 
     def check(reason: str, detail: str, incident: str) -> None:
         raise ValueError("You chose Other: say in a few words why you are opening it.")
 
-    app = QApplication.instance()
-    assert isinstance(app, QApplication)
-    apply_dark_theme(app)  # as the app does; later tests do not mind the palette
-    dialog, _ = make(qtbot, incident="INC-0412", check=check)
+    dialog, stated = make(qtbot, incident="INC-0412", check=check)
     choose(qtbot, dialog, "Other (say why below)")
     qtbot.mouseClick(dialog.open_button, Qt.MouseButton.LeftButton)
-    assert dialog.grab().save(str(Path("/tmp/bodycam_reason.png")))
+    assert stated == []
+    who = dialog.findChild(QLabel, "who")
+    notice = dialog.findChild(QLabel, "notice")
+    error = dialog.findChild(QLabel, "error")
+    assert who is not None
+    assert notice is not None
+    assert error is not None
+    assert "BWV-4521" in who.text()
+    assert "Sgt Ann Jones (supervisor)" in who.text()
+    assert "custody" in notice.text().lower()
+    assert [b.text() for b in radios(dialog)] == list(REASONS)
+    assert dialog.chosen() == "Other (say why below)"
+    assert error.isVisible()
+    assert error.text() == "You chose Other: say in a few words why you are opening it."
+
+    image = dialog.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    assert image.devicePixelRatio() == 1
+    assert image.pixelColor(2, 2) == dark_theme.palette().color(QPalette.ColorRole.Window)
+    assert image.pixelColor(2, 2).lightness() < 40
+    assert near(theme.TEXT, image, who.geometry()) > 30, "the who line is not light text"
+    assert near(theme.ERROR_TEXT, image, error.geometry()) > 30, "the refusal is not red"

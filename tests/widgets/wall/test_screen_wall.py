@@ -3,7 +3,6 @@ and what it shows, closes only when the application says so, never takes the key
 the supervisor's window, and reports its screen going away."""
 
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from PySide6.QtCore import Qt
@@ -16,7 +15,6 @@ from tests.pictures import solid_picture
 from widgets.wall.screen_wall import ScreenWindow, caption_text
 from widgets.wall.wall import Wall
 
-SHOT = Path("/tmp/screen_wall.png")
 COLOURS = [(60, 40, 160), (150, 90, 30), (40, 120, 40)]  # BGR
 
 
@@ -52,7 +50,8 @@ def test_it_covers_the_second_screen_and_says_what_it_shows(
 ) -> None:
     """In: a wall of three feeds in 2x2, placed on WALL-2, captioned. Out: the window is on
     WALL-2 with WALL-2's geometry, full screen and frameless; the wall fills all but the
-    caption strip; the caption reads as set. The picture goes to /tmp/screen_wall.png."""
+    caption strip; the caption reads as set; each tile's middle, in the window's own
+    picture, is its feed's colour."""
     wall2 = screen_named("WALL-2")
     window.place_on(wall2)
     qtbot.waitExposed(window)
@@ -76,7 +75,12 @@ def test_it_covers_the_second_screen_and_says_what_it_shows(
         assert tile.feed.picture_listener is not None
         tile.feed.picture_listener(tile.feed)
     qtbot.waitUntil(lambda: all(t.painted_frames >= 1 for t in window.wall.tiles), timeout=2000)
-    assert window.grab().save(str(SHOT))
+    shot = window.grab().toImage()
+    ratio = shot.devicePixelRatio()
+    for tile, (b, g, r) in zip(window.wall.tiles, COLOURS, strict=True):
+        middle = tile.mapTo(window, tile.rect().center())
+        pixel = shot.pixelColor(round(middle.x() * ratio), round(middle.y() * ratio))
+        assert (pixel.red(), pixel.green(), pixel.blue()) == (r, g, b), tile.feed.name
 
 
 def test_the_caption_says_tiles_that_have_no_cell() -> None:
