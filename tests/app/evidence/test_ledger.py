@@ -347,19 +347,36 @@ def test_clock_sync_is_one_of_three_forms() -> None:
     assert clock_sync.describe(0, 0x2001, 16000) == "synchronised ±16 ms"
     assert clock_sync.describe(1, 0, 1) == "synchronised ±1 ms"
     assert clock_sync.describe(-1, 0, 0) == "unknown"
-    for answer in ("synchronised ±16 ms", "unsynchronised", "unknown"):
-        assert CLOCK_FORMS.match(answer)
+    # The forms, checked on what describe() gives for a spread of kernel answers.
+    answers = {
+        clock_sync.describe(result, status, maxerror)
+        for result in (-1, 0, 1, 5)
+        for status in (0, clock_sync.STA_UNSYNC, 0x2001, 0x0001)
+        for maxerror in (0, 1, 999, 1000, 1001, 16_000_000)
+    }
+    assert all(CLOCK_FORMS.match(answer) for answer in answers), answers
+    assert {"unknown", "unsynchronised", "synchronised ±0 ms", "synchronised ±16000 ms"} <= (
+        answers
+    )
 
 
 def test_ledger_records_the_kernels_clock_state_by_default(
     db: sqlite_utils.Database, root: Path
 ) -> None:
     """In: a ledger made with no clock_sync argument adds one segment. Out: the entry's
-    clock_sync is in one of the three forms, and recorded_at is now in UTC text."""
+    clock_sync is the kernel's own answer at the time (clock_sync.clock_sync(), one of the
+    three forms), also as read back from the database; recorded_at is now in UTC text."""
     ledger = SegmentLedger(db, root)
+    kernel_before = clock_sync.clock_sync()
     before = utc_text(dt.datetime.now(dt.UTC))
     entry = ledger.add("A", 0, write_segment(root, "A", 0), T0, T0)
     assert CLOCK_FORMS.match(entry.clock_sync)
+    if entry.clock_sync.startswith("synchronised"):  # its bound may move between readings
+        assert clock_sync.clock_sync().startswith("synchronised")
+    else:
+        assert entry.clock_sync == kernel_before
+    (stored,) = SegmentLedger(db, root).entries("A")
+    assert stored.clock_sync == entry.clock_sync
     assert before <= entry.recorded_at <= utc_text(dt.datetime.now(dt.UTC))
 
 
