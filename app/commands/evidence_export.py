@@ -9,7 +9,9 @@ otherwise a line at each tenth.
 
 `verify` checks a bundle from its own files (app/evidence/bundle/check.py): it prints "VALID: …"
 and exits 0, or one "FAILED: …" line per failed check and "INVALID: …", exit 1; a folder
-that is no bundle exits 2. It then says whether the bundle's key is this instance's (by
+with no manifest.json is one such failure ("not an evidence bundle: no manifest.json"), since
+an expert handed the wrong folder needs the finding and exit 1 like any other; only a path
+that is not a folder exits 2. It then says whether the bundle's key is this instance's (by
 fingerprint) and, on an instance, records the verification in the custody log. On the
 instance that exported the clip, a manifest its custody log never recorded exporting fails
 (a bundle altered and re-signed with another key is consistent on its own).
@@ -134,7 +136,7 @@ def verify_command(args: argparse.Namespace) -> int:
     for line in failed:
         print(f"FAILED: {line}")
     counts = ", ".join(f"{n} {name}" for name, n in report.counts.items())
-    what = f"bundle {report.clip_id or '(no clip id)'} ({counts})"
+    what = f"bundle {report.clip_id or '(no clip id)'}" + (f" ({counts})" if counts else "")
     print(f"INVALID: {len(failed)} check(s) failed; {what}" if failed else f"VALID: {what}")
     ours = _key_line(report)
     if base.database.exists():  # on an instance: the verification is part of the custody

@@ -129,7 +129,8 @@ def test_exit_codes_for_refusals_and_bad_input(
     exist. Out: the notes folder is refused both times (exit 2: "not empty", then "not an
     evidence bundle") and its file kept; the bundle is refused over itself (exit 2) and
     replaced with --force (exit 0); no recording and an unknown clip exit 1 with the
-    reason and leave no folder; verify of a non-bundle or a missing folder exits 2."""
+    reason and leave no folder; verify of a folder with no manifest exits 1 naming it (see
+    test_verify_of_a_folder_without_a_manifest_is_a_failed_check), of a missing one 2."""
     notes = tmp_path / "notes"
     notes.mkdir()
     (notes / "case.txt").write_text("mine")
@@ -162,11 +163,41 @@ def test_exit_codes_for_refusals_and_bad_input(
     assert "no clip CLIP-20250101-000000" in unknown.stderr
 
     not_bundle = vigil("evidence", "verify", notes, "--base-dir", base)
-    assert not_bundle.returncode == 2
-    assert "not an evidence bundle" in not_bundle.stderr
+    assert not_bundle.returncode == 1
+    assert "FAILED: not an evidence bundle: no manifest.json" in not_bundle.stdout
     missing = vigil("evidence", "verify", tmp_path / "nowhere", "--base-dir", base)
     assert missing.returncode == 2
+    assert "is not a folder" in missing.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["base", "bundle", "drone.ts", "notes"]
+
+
+def test_verify_of_a_folder_without_a_manifest_is_a_failed_check(
+    base: Path, tmp_path: Path, keyring_for_children
+) -> None:
+    """In: `vigil evidence verify` of a folder holding a clip's video and SHA256SUMS but no
+    manifest.json (a bundle that lost it, or the wrong folder handed over), on an instance
+    and on a machine with no Vigil at all (an empty base dir).
+    Out: exit 1 both times, no traceback, stdout "FAILED: not an evidence bundle: no
+    manifest.json" and an "INVALID: 1 check(s) failed" line, the way every other failed check
+    is told; on the instance the verification is in the custody log as invalid with that
+    reason; the folder is left as it was."""
+    clip_id = tag(base, 1.0, 3.0)
+    out = tmp_path / "bundle"
+    assert vigil("evidence", "export", clip_id, "--out", out, "--base-dir", base).returncode == 0
+    (out / "manifest.json").unlink()
+    before = sorted(p.name for p in out.iterdir())
+    for where in (base, tmp_path / "elsewhere"):
+        result = vigil("evidence", "verify", out, "--base-dir", where)
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        lines = result.stdout.splitlines()
+        assert lines[0] == "FAILED: not an evidence bundle: no manifest.json"
+        assert lines[1] == "INVALID: 1 check(s) failed; bundle (no clip id)"
+    assert sorted(p.name for p in out.iterdir()) == before
+    [(action, details)] = custody_actions(base, str(out))
+    assert action == "verify"
+    assert details["result"] == "invalid"
+    assert details["failed"] == ["not an evidence bundle: no manifest.json"]
 
 
 def test_a_bundle_altered_and_resigned_with_another_key_fails_on_the_instance(

@@ -35,7 +35,7 @@ _Link = Callable[[Any, Any], str | None]
 
 
 class NotABundleError(Exception):
-    """The folder is not an evidence bundle at all (bad input, not a failed check)."""
+    """The path is not a folder at all (bad input, not a failed check)."""
 
 
 @dataclass(frozen=True)
@@ -67,16 +67,21 @@ class BundleReport:
 
 def verify_bundle(folder: Path) -> list[Failure]:
     """Every failed check of the bundle in `folder`; an empty list means it is whole and
-    its signature holds. NotABundleError when `folder` is no bundle at all."""
+    its signature holds. NotABundleError when `folder` is not a folder."""
     return list(check_bundle(folder).failures)
 
 
 def check_bundle(folder: Path) -> BundleReport:
+    """Every check of the bundle in `folder`. A folder with no manifest is a bundle that fails
+    (an expert handed a folder of stray files learns it the way every other failure is told,
+    exit 1 from `vigil evidence verify`); only a path that is no folder at all raises
+    `NotABundleError`, a mistake in the command rather than a finding about the evidence."""
     folder = Path(folder)
     if not folder.is_dir():
         raise NotABundleError(f"{folder} is not a folder")
     if not (folder / bundle.MANIFEST).is_file():
-        raise NotABundleError(f"{folder} is not an evidence bundle: it has no {bundle.MANIFEST}")
+        failure = Failure("not an evidence bundle", f"no {bundle.MANIFEST}")
+        return BundleReport(folder, (failure,), None, None, {})
     check = _Check(folder)
     check.run()
     return BundleReport(
