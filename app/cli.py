@@ -34,6 +34,7 @@ _SUBCOMMANDS = {
     "status",
     "link",
     "gateway",
+    "server",
     "audit",
     "evidence",
     "users",
@@ -94,6 +95,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands.add_parser(
         "gateway", parents=[common], help="run the caller gateway alone, with no wall"
+    )
+    commands.add_parser(
+        "server",
+        parents=[common],
+        help="run a control room's server: gateway, recording, Janus and the desks' API",
     )
 
     link = commands.add_parser("link", help="caller links: create, list, revoke")
@@ -228,6 +234,10 @@ def _dispatch(args: argparse.Namespace) -> int:
         from app.commands.gateway import gateway_command
 
         return gateway_command(args)
+    if args.command == "server":
+        from app.commands.server import server_command
+
+        return server_command(args)
     if args.command == "snapshot":
         from app.commands.snapshot import snapshot_command
 

@@ -1,11 +1,14 @@
-"""The gateway's HTTPS certificate: the operator's own pair, or a self-signed one Vigil keeps.
+"""HTTPS certificates for what Vigil serves: the operator's own pair, or a self-signed one
+Vigil keeps. Shared by the caller gateway and the room server's API for desks (each in a
+folder of its own under the base dir's certificates/).
 
 Phones only give a page their camera and location over HTTPS, so the gateway always
-serves TLS. With no certificate configured, the first run makes one (ECDSA P-256, valid
-825 days, the most Apple devices accept) naming every host the gateway is reached by, and
-later runs reuse it, so a fingerprint the control room has checked or a trust setting on
-a phone stays valid. It is made again, the old pair kept as `.old`, when it has expired,
-expires within 30 days, or does not name a host now asked for.
+serves TLS; desks pin the room server's certificate by its fingerprint. With no
+certificate configured, the first run makes one (ECDSA P-256, valid 825 days, the most
+Apple devices accept) naming every host it is reached by, and later runs reuse it, so a
+fingerprint the control room has checked or a trust setting on a phone stays valid. It is
+made again, the old pair kept as `.old`, when it has expired, expires within 30 days, or
+does not name a host now asked for.
 
 Key files are created private (0600) from the first byte, in a folder only the owner can
 enter (0700).

@@ -6,9 +6,11 @@ from app.access.bodycam import ReasonError, stated_reason
 from app.access.control_desk import Command, ControlDesk
 from app.access.person import (
     EXIT_NOT_PERMITTED,
+    How,
     NotPermittedError,
     Person,
     check_command,
+    require,
     who_is_here,
 )
 from app.access.roles import Permission, Role
@@ -21,6 +23,7 @@ __all__ = [
     "AccountError",
     "Command",
     "ControlDesk",
+    "How",
     "LastAdminError",
     "NotPermittedError",
     "Permission",
@@ -32,6 +35,7 @@ __all__ = [
     "Viewing",
     "ViewingLog",
     "check_command",
+    "require",
     "stated_reason",
     "who_is_here",
 ]

@@ -24,6 +24,14 @@ from app.config.recording import (
     parse_evidence,
     parse_recording,
 )
+from app.config.room import (
+    RoomSettings,
+    ServerSettings,
+    SfuSettings,
+    parse_room,
+    parse_server,
+    parse_sfu,
+)
 from app.config.sms import SmsSettings, SmsSettingsError, parse_sms_settings
 from app.paths import default_config_file
 from media.live import FeedKind, FeedSpec, RtspTransport
@@ -34,7 +42,19 @@ SECRET_SERVICE = "vigil"
 
 _MAP_KEYS = {"tiles", "centre", "zoom"}
 _FEED_KEYS = {"name", "kind", "url", "username", "rtsp_transport", "loop"}
-_TOP_KEYS = {"wall", "gateway", "map", "feeds", "recording", "evidence", "sms", "access"}
+_TOP_KEYS = {
+    "wall",
+    "gateway",
+    "map",
+    "feeds",
+    "recording",
+    "evidence",
+    "sms",
+    "access",
+    "server",
+    "sfu",
+    "room",
+}
 
 
 def secret_user(feed_name: str) -> str:
@@ -138,6 +158,11 @@ class Config:
     evidence: EvidenceSettings = field(default_factory=EvidenceSettings)
     """[evidence]: `tag_seconds`, how far back the wall's T key tags."""
     access: AccessSettings = field(default_factory=AccessSettings)
+    server: ServerSettings | None = None
+    """[server]: set on a room server; None elsewhere."""
+    sfu: SfuSettings = field(default_factory=SfuSettings)
+    room: RoomSettings | None = None
+    """[room]: set on a desk of a room; None on a desk that does everything itself."""
     """[access]: `sign_in` ("os" or "vigil") and `idle_lock_minutes` (app/access/person.py)."""
 
 
@@ -299,6 +324,15 @@ def parse(text: str, path: Path | None = None) -> Config:
             if not isinstance(data["access"], dict):
                 fail("access", "must be a table: [access]")
             access = parse_access(data["access"])
+        for section in ("server", "sfu", "room"):
+            if section in data and not isinstance(data[section], dict):
+                fail(section, f"must be a table: [{section}]")
+        section = "server"
+        server = parse_server(data["server"]) if "server" in data else None
+        section = "sfu"
+        sfu = parse_sfu(data["sfu"]) if "sfu" in data else SfuSettings()
+        section = "room"
+        room = parse_room(data["room"]) if "room" in data else None
     except SettingError as exc:
         fail(exc.key, exc.message, section)
     return Config(
@@ -312,6 +346,9 @@ def parse(text: str, path: Path | None = None) -> Config:
         recording=recording,
         evidence=evidence,
         access=access,
+        server=server,
+        sfu=sfu,
+        room=room,
     )
 
 

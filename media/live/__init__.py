@@ -2,7 +2,16 @@
 thread, the latest-frame slot, pictures converted at tile size, sound levels, statistics."""
 
 from media.live.audio import PCM_CHANNELS, PCM_RATE, SILENCE_DB
-from media.live.feed import Connection, Feed, FeedKind, FeedSpec, FeedState, Location, RtspTransport
+from media.live.feed import (
+    Connection,
+    Decoding,
+    Feed,
+    FeedKind,
+    FeedSpec,
+    FeedState,
+    Location,
+    RtspTransport,
+)
 from media.live.picture_out import fit_size, scaler_for
 from media.live.slot import Picture
 from media.live.source import FeedSource
@@ -12,6 +21,7 @@ __all__ = [
     "PCM_RATE",
     "SILENCE_DB",
     "Connection",
+    "Decoding",
     "Feed",
     "FeedKind",
     "FeedSource",

@@ -216,6 +216,8 @@ class FeedSource:
             # worth waiting for, and the decoder would otherwise hold one back to reorder.
             video.codec_context.flags |= Flags.low_delay
             stats.codec = video.codec_context.name
+            # The stream's size before any picture: a feed that decodes nothing still has one.
+            stats.width, stats.height = video.codec_context.width, video.codec_context.height
             self._out.sar = video.codec_context.sample_aspect_ratio
         if audio is not None:
             stats.audio_codec = audio.codec_context.name

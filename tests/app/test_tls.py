@@ -22,7 +22,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from app.callers.gateway.tls import (
+from app.tls import (
     CERT_FILE,
     KEY_FILE,
     CertificateInfo,

@@ -45,7 +45,11 @@ def _env() -> dict[str, str]:
 
 class RunningVigil:
     def __init__(
-        self, base_dir: Path, extra: Sequence[str | Path] = (), cwd: Path | None = None
+        self,
+        base_dir: Path,
+        extra: Sequence[str | Path] = (),
+        cwd: Path | None = None,
+        command: Sequence[str] = ("run", "--offscreen"),
     ) -> None:
         self.base_dir, self.cwd = base_dir, cwd
         self.process = subprocess.Popen(
@@ -53,8 +57,7 @@ class RunningVigil:
                 sys.executable,
                 "-m",
                 "app",
-                "run",
-                "--offscreen",
+                *command,
                 "--base-dir",
                 str(base_dir),
                 *map(str, extra),

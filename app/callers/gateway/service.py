@@ -15,7 +15,6 @@ from typing import Any
 from app.callers.gateway.desk import CallerDesk
 from app.callers.gateway.ice import offer_addresses
 from app.callers.gateway.server import Gateway
-from app.callers.gateway.tls import CertificateInfo, TlsError, server_ssl_context
 from app.callers.links import CallerLink
 from app.callers.sms import SmsError, make_provider, sms_secret
 from app.config import Config, GatewaySettings, SmsSettings, message_text
@@ -23,6 +22,7 @@ from app.credentials import turn_credential
 from app.database import open_database
 from app.feeds import FeedService
 from app.paths import BaseDir
+from app.tls import CertificateInfo, TlsError, server_ssl_context
 
 log = logging.getLogger(__name__)
 

@@ -35,12 +35,13 @@ from app.callers.gateway import ice
 from app.callers.gateway.desk import CallerDesk
 from app.callers.gateway.limits import MAX_SDP_BYTES
 from app.callers.gateway.server import DEVICE_COOKIE, Gateway
-from app.callers.gateway.tls import server_ssl_context
 from app.callers.links import CallerLink, LinkState
 from app.config import GatewaySettings
 from app.database import open_database
 from app.feeds.service import FeedService
+from app.tls import server_ssl_context
 from media.live.feed import FeedState, Location
+from tests.clock import Clock
 from tests.servers import LOOPBACK, free_port
 
 pytestmark = pytest.mark.network
@@ -75,16 +76,6 @@ AUDIO_ONLY_SDP = (
     "a=rtcp-mux\r\n"
     "a=rtpmap:111 opus/48000/2\r\n"
 )
-
-
-class Clock:
-    """The desk's clock, moved by the test (link expiry); rate limits keep real time."""
-
-    def __init__(self) -> None:
-        self.now = time.time()
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @dataclass
@@ -464,7 +455,7 @@ def test_every_unusable_link_gets_the_same_410(serve: Serve) -> None:
     Out: every page fetch is the same 410 HTML ("This link can no longer be used"), every
     consent and location post the same 410 JSON: identical bodies and headers but Date,
     one refusal line each, never the token."""
-    clock = Clock()
+    clock = Clock(time.time())
 
     async def scenario(gw: Running, logs: Logs) -> None:
         _expired, expired_token = gw.invite("Expired")

@@ -1,0 +1,186 @@
+"""`vigil server`: a control room's one server, headless.
+
+It pulls every configured feed once and records it (the evidence store's only writer, so
+each feed is recorded once whatever the number of desks), decoding nothing: no one looks
+at pictures here. It runs the caller gateway, Janus (started and supervised, or one named
+in [sfu]) with the room's VideoRoom, and the HTTPS API desks sign in to
+(app/room/desk_api.py). `vigil status` on the server's base dir reports all of it.
+
+What is not here yet (issue 15, next steps): callers' WHIP offers handed to Janus rather than
+received here, the server's packet feeds published into the room, and the desks that show
+them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from typing import Any
+
+from app.callers.gateway.service import GatewayService
+from app.config import Config, ServerSettings
+from app.evidence.recording import RecordingService
+from app.feeds import FeedService, feed_status, with_password
+from app.paths import BaseDir
+from app.room.desk_api import DeskApi
+from app.room.janus_api import JanusError, JanusSession
+from app.room.janus_config import JanusSettings
+from app.room.janus_process import JanusProcess
+from app.room.videoroom import Room
+from app.tls import server_ssl_context
+from media.live import Decoding
+
+log = logging.getLogger(__name__)
+
+ROOM_ID = 1
+"""The room's VideoRoom id on its Janus: one room per server."""
+
+
+class RoomServer:
+    """The pieces of a room server, composed; `start()` then `serve until stopped`."""
+
+    def __init__(self, config: Config, base: BaseDir) -> None:
+        self.config = config
+        self.base = base
+        self.settings = config.server or ServerSettings()
+        self.started_at = time.time()
+        self.feeds = FeedService([with_password(spec) for spec in config.feeds])
+        for feed in self.feeds.feeds:
+            feed.decoding = Decoding.NONE  # recorded and forwarded, never shown here
+        self.feeds.added.append(lambda feed: setattr(feed, "decoding", Decoding.NONE))
+        self.recording = RecordingService(
+            base, lambda: list(self.feeds.feeds), policy=config.recording, sources=self.feeds.source
+        )
+        self.feeds.added.append(self.recording.add)
+        self.feeds.removed.append(self.recording.remove)
+        self.gateway = GatewayService.from_config(config, base, self.feeds)
+        sfu = config.sfu
+        self.janus = (
+            JanusProcess(
+                base.root / "janus",
+                JanusSettings(
+                    api_port=sfu.api_port,
+                    admin_port=sfu.admin_port,
+                    rtp_ports=sfu.rtp_ports,
+                    ice_enforce=sfu.interfaces,
+                    nat_1_1=sfu.public_addresses,
+                ),
+                base.log_dir / "janus.log",
+            )
+            if sfu.managed
+            else None
+        )
+        if self.janus is not None:
+            self.janus.restarted.append(self._open_room)
+        self.session: JanusSession | None = None
+        self.room: Room | None = None
+        self.room_error: str | None = None
+        self.api = DeskApi(base.database, self._room_view)
+        self.fingerprint: str | None = None
+
+    async def start(self) -> None:
+        """Start everything; raises what stops the server from being one (Janus will not
+        start, the API's address is taken) with the reason."""
+        if self.janus is not None:
+            await self.janus.start()
+        await self._open_room()
+        self.recording.start()  # recovers what a crash left before anything records
+        self.feeds.start()
+        if self.gateway is not None:
+            await self.gateway.start()
+        context, certificate = server_ssl_context(
+            self.base.certificates / "room",
+            self.settings.hostnames,
+            certificate=self.settings.certificate,
+            private_key=self.settings.private_key,
+        )
+        self.fingerprint = "SHA256:" + certificate.sha256.replace(":", "").lower()
+        await self.api.start(self.settings.host, self.settings.port, context)
+
+    async def close(self) -> None:
+        await self.api.close()
+        if self.gateway is not None:
+            await self.gateway.close()
+        self.feeds.stop()
+        self.recording.stop()  # after the sources: the open segments close whole
+        if self.session is not None:
+            await self.session.destroy()
+        if self.janus is not None:
+            await self.janus.stop()
+
+    @property
+    def address(self) -> str:
+        return f"https://{self.settings.host}:{self.api.port or self.settings.port}"
+
+    def status(self) -> dict[str, Any]:
+        now = time.monotonic()
+        return {
+            "pid": os.getpid(),
+            "started_at": self.started_at,
+            "base_dir": str(self.base.root),
+            "config": str(self.config.path) if self.config.path else None,
+            "server": {
+                "address": self.address,
+                "public_url": self.settings.public_url,
+                "fingerprint": self.fingerprint,
+            },
+            "feeds": [feed_status(feed, now) for feed in self.feeds.feeds],
+            "gateway": self.gateway.status() if self.gateway else None,
+            "recording": self.recording.status(),
+            "room": self._room_status(),
+        }
+
+    # -- inside ---------------------------------------------------------------------------
+
+    async def _open_room(self) -> None:
+        """A Janus session and the room on it, anew after Janus restarted."""
+        if self.session is not None:
+            await self.session.destroy()
+            self.session = None
+        url, secret, admin = self._janus_access()
+        try:
+            session = JanusSession(url, secret)
+            await session.create()
+            room = Room(session, ROOM_ID, admin)
+            await room.ensure("Vigil control room")
+        except (TimeoutError, JanusError, OSError) as exc:
+            self.room_error = f"the room on Janus could not be opened: {exc}"
+            log.error("%s", self.room_error)
+            raise
+        self.session, self.room, self.room_error = session, room, None
+        log.info("room %s open on Janus at %s", ROOM_ID, url)
+
+    def _janus_access(self) -> tuple[str, str | None, str]:
+        if self.janus is not None:
+            assert self.janus.files is not None
+            files = self.janus.files
+            return files.api_url, files.api_secret, files.admin_secret
+        from app.credentials import stored_secret
+
+        secret = stored_secret("janus", "the room's Janus API secret")
+        admin = stored_secret("janus-admin", "the room's Janus VideoRoom admin key") or ""
+        return self.config.sfu.janus, secret, admin
+
+    def _room_status(self) -> dict[str, Any]:
+        return {
+            "janus": self.janus.status()
+            if self.janus
+            else {"managed": False, "api": self.config.sfu.janus},
+            "room": ROOM_ID if self.room else None,
+            "error": self.room_error,
+        }
+
+    async def _room_view(self) -> dict[str, Any]:
+        """What a signed-in desk gets from GET /api/v1/room."""
+        status = self.status()
+        publishers: list[dict[str, Any]] = []
+        if self.room is not None:
+            try:
+                publishers = await self.room.publishers()
+            except JanusError as exc:
+                log.warning("listing the room's publishers: %s", exc)
+        return {
+            "feeds": status["feeds"],
+            "room": {**status["room"], "publishers": [p.get("display") for p in publishers]},
+        }
