@@ -8,7 +8,6 @@ or so and stops promptly.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -17,6 +16,7 @@ from app.feeds.demo_positions import CALLER_PLACES, PATROLS, DemoPositions
 from media.demo import DEMO_FEEDS, YORK
 from media.live.feed import Feed, FeedKind, FeedSpec, Location
 from media.telemetry.geo import bearing_deg, distance_m
+from tests.servers import wait_for
 
 T0 = 1_760_000_000.0
 HOUR = [T0 + s for s in range(0, 3600, 7)]
@@ -175,24 +175,30 @@ def test_same_start_and_seed_give_the_same_fixes(feeds: list[Feed]) -> None:
     assert a.location(officer, T0 + 10) != c.location(officer, T0 + 10)
 
 
-def test_thread_sets_locations_soon_and_stops_promptly(feeds: list[Feed]) -> None:
-    """Started with the default one-second interval, the thread gives every caller and
-    officer a location within 1.5 s, newer fixes replace them about a second later, drones
-    stay without one, and `stop()` returns in well under a second with the thread gone."""
-    moving = DemoPositions(feeds)
+def test_thread_sets_locations_and_newer_fixes_replace_them(feeds: list[Feed]) -> None:
+    """In: the thread started with a short interval (50 ms). Out: every caller and officer
+    gets a location, then a newer fix replaces the first; drones stay without one (theirs
+    come from their KLV); after stop() the thread is gone."""
+    moving = DemoPositions(feeds, interval_s=0.05)
+    others = [f for f in feeds if f.kind is not FeedKind.DRONE]
     moving.start()
     try:
-        deadline = time.monotonic() + 1.5
-        others = [f for f in feeds if f.kind is not FeedKind.DRONE]
-        while not all(f.location is not None for f in others):
-            assert time.monotonic() < deadline
-            time.sleep(0.02)
+        wait_for(lambda: all(f.location is not None for f in others), 30, "every first fix")
         first = others[0].location
-        time.sleep(1.2)
-        assert others[0].location is not first
+        wait_for(lambda: others[0].location is not first, 30, "a newer fix")
         assert all(f.location is None for f in of_kind(feeds, FeedKind.DRONE))
     finally:
-        began = time.monotonic()
         moving.stop()
-        assert time.monotonic() - began < 0.5
+    assert not any(t.name == "demo-positions" for t in threading.enumerate())
+
+
+def test_stop_wakes_the_thread_from_its_wait(feeds: list[Feed]) -> None:
+    """In: the thread started with an interval of an hour; its first fixes come; then
+    stop() (which waits up to 2 s for the thread). Out: the thread has ended when stop()
+    returns: it was woken from its hour's wait, not left to finish it."""
+    moving = DemoPositions(feeds, interval_s=3600)
+    others = [f for f in feeds if f.kind is not FeedKind.DRONE]
+    moving.start()
+    wait_for(lambda: all(f.location is not None for f in others), 30, "the first fixes")
+    moving.stop()
     assert not any(t.name == "demo-positions" for t in threading.enumerate())
