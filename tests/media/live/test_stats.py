@@ -2,7 +2,6 @@
 
 import pytest
 
-from media.live.backoff import Backoff
 from media.live.stats import FeedStats, RateMeter
 
 
@@ -30,10 +29,3 @@ def test_bitrate_from_packet_sizes() -> None:
     for i in range(100):
         stats.on_packet(1250, 5.0 + i / 50)  # 50 packets/s of 10 kbit: 500 kbit/s
     assert stats.bitrate_bps == pytest.approx(500_000, rel=0.1)
-
-
-def test_backoff_doubles_from_half_a_second_to_five_and_resets() -> None:
-    backoff = Backoff()
-    assert [backoff.next_delay() for _ in range(6)] == [0.5, 1.0, 2.0, 4.0, 5.0, 5.0]
-    backoff.reset()
-    assert backoff.next_delay() == 0.5
