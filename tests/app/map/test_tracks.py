@@ -33,12 +33,31 @@ def fix(at: float, lat: float = YORK[0], lon: float = YORK[1]) -> Location:
     return Location(lat, lon, 8.0, at, heading_deg=90.0, speed_mps=1.4)
 
 
-def wait_for(condition: Callable[[], bool], timeout_s: float = 5.0) -> None:
+def wait_for(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError("condition not met in time")
         time.sleep(0.01)
+
+
+class Sampled:
+    """The recorder's list of feeds, counting how often the recorder asked for it: each
+    ask is one sample, so a test can wait for samples that could have written something
+    instead of sleeping."""
+
+    def __init__(self, feeds: Callable[[], list[Feed]]) -> None:
+        self._feeds = feeds
+        self.samples = 0
+
+    def __call__(self) -> list[Feed]:
+        self.samples += 1
+        return self._feeds()
+
+    def wait_more(self, count: int = 3) -> None:
+        """Wait until `count` more samples have been taken."""
+        target = self.samples + count
+        wait_for(lambda: self.samples >= target, timeout_s=30)
 
 
 @pytest.fixture
@@ -114,15 +133,17 @@ def test_recorder_writes_each_fix_once(
     (dozens of samples per fix), plus an equal-valued copy of the last fix. Exactly two
     rows come out, one per fix, and `points_written` says 2."""
     feed = make_feed("Caller · Ana R")
-    rec = recorder(lambda: [feed], interval_s=0.01)
+    sampled = Sampled(lambda: [feed])
+    rec = recorder(sampled, interval_s=0.01)
     rec.start()
     feed.location = fix(T0)
     wait_for(lambda: rec.points_written == 1)
-    time.sleep(0.2)
+    sampled.wait_more()
+    assert rec.points_written == 1
     feed.location = fix(T0 + 1)
     wait_for(lambda: rec.points_written == 2)
     feed.location = fix(T0 + 1)  # a phone sending the same fix again
-    time.sleep(0.2)
+    sampled.wait_more()
     rec.stop()
 
     assert [p.at for p in book.between(feed.name, 0, T0 + 10)] == [T0, T0 + 1]
@@ -138,7 +159,8 @@ def test_recorder_follows_feeds_added_while_running(
     sampled (its later fix is not written)."""
     caller, officer = make_feed("Caller · Priya N"), make_feed("BWV-4533", FeedKind.BODYCAM)
     feeds = [caller]
-    rec = recorder(lambda: list(feeds), interval_s=0.02)
+    sampled = Sampled(lambda: list(feeds))
+    rec = recorder(sampled, interval_s=0.02)
     caller.location = fix(T0)
     rec.start()
     wait_for(lambda: rec.points_written == 1)
@@ -148,7 +170,7 @@ def test_recorder_follows_feeds_added_while_running(
     wait_for(lambda: rec.points_written == 2)
     feeds.remove(caller)
     caller.location = fix(T0 + 6)
-    time.sleep(0.2)
+    sampled.wait_more()
     rec.stop()
 
     latest = book.latest(officer.name)
@@ -191,12 +213,13 @@ def test_locked_database_does_not_stop_the_recorder(
     recorder: Callable[..., TrackRecorder],
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    """Another connection holds BEGIN EXCLUSIVE for ~0.6 s, far past the recorder's 50 ms
-    busy timeout, while two fixes arrive. The recorder reports the lock in `last_error`,
+    """Another connection holds BEGIN EXCLUSIVE, far past the recorder's 50 ms busy
+    timeout, while two fixes arrive and the recorder samples several times. The recorder reports the lock in `last_error`,
     logs it once (not once per try), keeps running, and once the lock is released writes
     both held fixes and a later one; `last_error` is cleared."""
     feed = make_feed("BWV-4607", FeedKind.BODYCAM)
-    rec = recorder(lambda: [feed], interval_s=0.02, busy_timeout_ms=50)
+    sampled = Sampled(lambda: [feed])
+    rec = recorder(sampled, interval_s=0.02, busy_timeout_ms=50)
     feed.location = fix(T0)
     rec.start()
     wait_for(lambda: rec.points_written == 1)
@@ -207,7 +230,7 @@ def test_locked_database_does_not_stop_the_recorder(
         feed.location = fix(T0 + 1)
         wait_for(lambda: rec.last_error is not None)
         feed.location = fix(T0 + 2)
-        time.sleep(0.5)
+        sampled.wait_more()
         assert rec.running
         assert rec.points_written == 1
         assert rec.pending == 2
@@ -230,15 +253,15 @@ def test_stop_writes_the_last_fix_and_ends_the_thread(
     book: TrackBook, recorder: Callable[..., TrackRecorder]
 ) -> None:
     """A recorder sampling once a minute, with a fix set just after its first sample.
-    `stop()` returns well within a second, the thread is gone, and the fix is written."""
+    `stop()` wakes the thread from its wait (it is gone when stop returns, though stop
+    waits only 2 s of the minute), and the fix is written."""
     feed = make_feed("Caller · Priya N")
-    rec = recorder(lambda: [feed], interval_s=60.0)
+    sampled = Sampled(lambda: [feed])
+    rec = recorder(sampled, interval_s=60.0)
     rec.start()
-    time.sleep(0.1)
+    wait_for(lambda: sampled.samples >= 1)
     feed.location = fix(T0)
-    began = time.monotonic()
-    rec.stop(timeout_s=2.0)
+    rec.stop(timeout_s=2.0)  # a thread left in its minute's wait would outlive this
 
-    assert time.monotonic() - began < 1.0
     assert not rec.running
     assert [p.at for p in book.between(feed.name, 0, T0 + 1)] == [T0]
