@@ -36,7 +36,7 @@ from PySide6.QtGui import (
 )
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from media.live import SILENCE_DB, Feed, FeedState, Picture
+from media.live import SILENCE_DB, Decoding, Feed, FeedState, Picture
 from widgets import theme
 from widgets.wall.gps_line import GpsLine, gps_line
 
@@ -167,7 +167,11 @@ class Tile(QWidget):
         self._announce_size()
 
     def hideEvent(self, event: QHideEvent) -> None:
-        self.feed.set_display_size(0, 0)  # hidden: the decode thread skips conversion
+        # Hidden (behind a spotlight, past the layout's cells, its screen off, taken off the
+        # wall): no conversion, and key frames only, so it comes back at full rate within
+        # one key-frame interval while its recording and telemetry go on from its packets.
+        self.feed.set_display_size(0, 0)
+        self.feed.decoding = Decoding.KEY_FRAMES
 
     def mousePressEvent(self, event: QMouseEvent) -> None:
         event.ignore()  # the wall handles selection and dragging
@@ -176,9 +180,14 @@ class Tile(QWidget):
         event.ignore()
 
     def _announce_size(self) -> None:
+        """Tell the feed what its picture is wanted at: the size, and how much to decode
+        (key frames only for a closed body cam: no one may see it, and a key frame now and
+        then keeps its health honest)."""
         if self.shutter is not None or not self.isVisible():
             self.feed.set_display_size(0, 0)  # nothing to show: no conversion either
+            self.feed.decoding = Decoding.KEY_FRAMES
             return
+        self.feed.decoding = Decoding.ALL
         ratio = self.devicePixelRatioF()
         self.feed.set_display_size(round(self.width() * ratio), round(self.height() * ratio))
 
@@ -311,7 +320,10 @@ class Tile(QWidget):
 
         pill_text = state.value.upper()
         fps = self.feed.stats.current_fps(now)
-        fps_text = f"{fps:.0f} fps" if state is FeedState.LIVE else ""
+        # Frames per second of what is decoded: a feed on key frames only (a closed body
+        # cam) would say 1 fps of a stream that is fine, so it says nothing of its rate.
+        decoded_all = self.feed.decoding is Decoding.ALL
+        fps_text = f"{fps:.0f} fps" if state is FeedState.LIVE and decoded_all else ""
         painter.setFont(self._font(8.5 * s, bold=True))
         pill_metrics = painter.fontMetrics()
         pill_w = pill_metrics.horizontalAdvance(pill_text) + round(10 * s)
