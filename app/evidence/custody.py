@@ -27,8 +27,10 @@ How an entry's hash is made (so that anyone can recompute it with standard tools
     hashlib.sha256(json.dumps(obj, sort_keys=True, separators=(",", ":"),
     ensure_ascii=False).encode()).hexdigest().
 
-Deleting the newest rows leaves a shorter chain that is still whole; `head()` (printed by
-`vigil audit verify`) and the count are what to write down elsewhere to catch that.
+Deleting the newest rows leaves a shorter chain that is still whole, so every append, once
+committed, also writes the new head to the journal of heads outside the database
+(app/evidence/heads.py), and `check_heads()` compares the two: a tail deleted, emptied or
+rolled back is named there. `keep_heads()` starts the journal on a base dir made before it.
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from typing import Any
 
 import sqlite_utils
 
+from app.evidence import heads
 from app.evidence.hashchain import GENESIS, hash_entry, immediate, utc_text
 
 SCHEMA = "vigil-custody-1"
@@ -70,6 +73,9 @@ class CustodyAction(enum.StrEnum):
     # who could act is as much a part of the custody as what they did.
     ACCOUNT_ADDED = "account_added"
     ACCOUNT_DISABLED = "account_disabled"
+    ACCOUNT_ROLE_CHANGED = "account_role_changed"
+    """Details {"from": role, "to": role}: written before the row changes, and the database
+    lets a role change only when this is its newest record (app/database.py)."""
     REFUSED = "refused"
     """A request the person's role does not allow, or a failed sign-in or unlock: the entry
     names the permission and how the request came (window, command line, control socket)."""
@@ -77,6 +83,9 @@ class CustodyAction(enum.StrEnum):
     SIGNED_OUT = "signed_out"
     SESSION_LOCKED = "session_locked"
     SESSION_UNLOCKED = "session_unlocked"
+    HEADS_JOURNAL_STARTED = heads.STARTED_ACTION
+    """The journal of heads (app/evidence/heads.py) begun on a base dir that had none: the
+    details list the heads it starts from, and whether an earlier journal was lost."""
 
 
 class BreakKind(enum.StrEnum):
@@ -218,6 +227,9 @@ class CustodyLog:
             )
             entry = replace(entry, entry_hash=entry.computed_hash())
             conn.execute(_INSERT, [getattr(entry, name) for name in _COLUMNS])
+        # After the commit, never before: a crash between the two leaves the journal one
+        # behind, which the audit allows; the database behind the journal it never allows.
+        heads.record(conn, heads.Head(heads.CUSTODY, None, entry.id, entry.entry_hash))
         return entry
 
     def entries(self, subject: str | None = None) -> list[CustodyEntry]:
@@ -236,6 +248,21 @@ class CustodyLog:
         """The newest entry's hash (64 zeros for an empty log)."""
         row = self._db.execute("SELECT entry_hash FROM custody ORDER BY id DESC LIMIT 1").fetchone()
         return str(row[0]) if row else GENESIS
+
+    def keep_heads(self) -> heads.Started | None:
+        """Start the journal of heads if this base dir has none (one made before Vigil kept
+        it, or one whose journal was lost), from the heads the database has now, and record
+        that in this log. The start (its text says which case) or None when a journal is
+        there. OSError when the base dir cannot be written, as for a read-only copy."""
+        started = heads.start(self._db.conn)
+        if started is not None:
+            self.append(CustodyAction.HEADS_JOURNAL_STARTED, started.path.name, started.details())
+        return started
+
+    def check_heads(self) -> heads.TailReport:
+        """Both chains' tails (this log's and every feed's segments) against the journal of
+        heads: failed checks and notes, in words (app/evidence/heads.py says what each means)."""
+        return heads.check(self._db.conn)
 
     def verify(self) -> BrokenEntry | None:
         """Walk the chain from the first entry; the first entry that fails, or None when

@@ -42,9 +42,12 @@ Rows are never removed, and neither are files, but for one reason: retention
 (action "retire") naming each one's id and SHA-256. `verify` reads those entries and does
 not report such a file as missing; a file gone without one still is.
 
-A chain shows that rows were not changed one at a time. Someone able to rewrite a feed's
-every later row could make a new, consistent chain, so the heads (`heads()`, printed by
-`vigil audit verify`) are worth writing down elsewhere, as exports do.
+A chain shows that rows were not changed one at a time, not that none were removed from
+its end: each entry, once committed, is also written to the journal of heads outside the
+database (app/evidence/heads.py), which `vigil audit verify` compares with every feed's
+newest entry, so a feed's tail deleted or rolled back is named. Someone able to rewrite
+the journal too could still cut both alike, so the heads (`heads()`, printed by the audit)
+are worth writing down elsewhere, as exports do.
 """
 
 from __future__ import annotations
@@ -62,6 +65,7 @@ from typing import Any
 import sqlite_utils
 
 from app.evidence import clock_sync as clock_sync_module
+from app.evidence import heads as heads_journal
 from app.evidence.custody import retired_segments
 from app.evidence.hashchain import GENESIS, hash_entry, hash_file, immediate, utc_text
 
@@ -290,6 +294,10 @@ class SegmentLedger:
             )
             entry = replace(entry, entry_hash=entry.computed_hash())
             conn.execute(_INSERT, [getattr(entry, name) for name in _COLUMNS])
+        # After the commit (app/evidence/heads.py says why that order).
+        heads_journal.record(
+            conn, heads_journal.Head(heads_journal.SEGMENTS, feed_name, entry.id, entry.entry_hash)
+        )
         return entry
 
     # -- reading -------------------------------------------------------------------------

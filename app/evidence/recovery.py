@@ -142,6 +142,8 @@ def recover(
     if root != ledger.root:
         raise ValueError(f"the ledger's recordings folder is {ledger.root}, not {root}")
     report = RecoveryReport()
+    if custody is not None:
+        _keep_heads(custody)
     for part in ledger.segment_files(PART_SUFFIX):
         _quarantine(part, root, report, custody)
     named = ledger.paths()
@@ -164,6 +166,18 @@ def recover(
         len(report.problems) + len(report.failures),
     )
     return report
+
+
+def _keep_heads(custody: CustodyLog) -> None:
+    """Start the journal of heads on a base dir made before Vigil kept one, so that what is
+    recorded from now on has its tails checked even before the first audit."""
+    try:
+        started = custody.keep_heads()
+    except OSError as exc:
+        log.error("recovery: the journal of heads could not be started: %s", exc)
+        return
+    if started is not None:
+        (log.info if started.kept_before is None else log.error)("recovery: %s", started)
 
 
 def _quarantine(part: Path, root: Path, report: RecoveryReport, custody: CustodyLog | None) -> None:
