@@ -168,13 +168,17 @@ class Feed:
         where not every frame is decoded, without a packet)."""
         connection = self._connection
         if connection.state is FeedState.LIVE:
-            if self.decoding is Decoding.ALL:
-                age = self.stats.last_frame_age(now)
-            else:
-                age = self.stats.last_packet_age(now)
+            age = self.quiet_s(now)
             if age is not None and age >= STALL_AFTER_S:
                 return FeedState.STALLED
         return connection.state
+
+    def quiet_s(self, now: float | None = None) -> float | None:
+        """Seconds since the feed last showed it is alive: its last picture, or its last
+        packet where not every frame is decoded (key frames come only now and then)."""
+        if self.decoding is Decoding.ALL:
+            return self.stats.last_frame_age(now)
+        return self.stats.last_packet_age(now)
 
     # -- what the screen wants ---------------------------------------------------------
 

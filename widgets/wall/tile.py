@@ -207,7 +207,7 @@ class Tile(QWidget):
     def _overlay_state(self, now: float) -> tuple[object, ...]:
         feed = self.feed
         connection = feed.connection
-        age = feed.stats.last_frame_age(now)
+        age = feed.quiet_s(now)
         countdown = None
         if connection.next_attempt_at is not None:
             countdown = round(max(0.0, connection.next_attempt_at - now), 1)
@@ -271,8 +271,12 @@ class Tile(QWidget):
             pixmap.fill(Qt.GlobalColor.transparent)
             painter = QPainter(pixmap)
             rect = self.rect()
-            if self.shutter is not None:
+            if self.shutter is not None and state in (FeedState.LIVE, FeedState.CONNECTING):
                 self._paint_shutter(painter, rect, self.shutter)
+            elif self.shutter is not None:  # trouble shows through the shutter
+                self._paint_status(
+                    painter, rect, state, now, has_picture=False, closed=self.shutter[0]
+                )
             else:
                 self._paint_status(painter, rect, state, now, has_picture=self._image is not None)
             self._paint_header(painter, rect, state, now)
@@ -503,12 +507,22 @@ class Tile(QWidget):
         painter.drawText(QPointF(x - label_w - round(6 * s), y + height), label)
 
     def _paint_status(
-        self, painter: QPainter, rect: QRect, state: FeedState, now: float, has_picture: bool
+        self,
+        painter: QPainter,
+        rect: QRect,
+        state: FeedState,
+        now: float,
+        *,
+        has_picture: bool,
+        closed: str | None = None,
     ) -> None:
+        """The feed's trouble in words over its picture; on a closed body cam's tile, over
+        the shutter, with the shutter's own words (`closed`) beneath: a failed body cam must
+        never look like a healthy closed one."""
         connection = self.feed.connection
         lines: list[str] = []
         if state is FeedState.STALLED:
-            age = self.feed.stats.last_frame_age(now) or 0.0
+            age = self.feed.quiet_s(now) or 0.0
             lines = [f"STALLED  {age:.0f} s", "no picture from this feed"]
         elif state is FeedState.RECONNECTING:
             when = connection.next_attempt_at
@@ -524,6 +538,8 @@ class Tile(QWidget):
             lines = [state.value.upper()] + ([connection.error] if connection.error else [])
         if not lines:
             return
+        if closed is not None:
+            lines.append(closed)
         head = theme.STATE_COLOURS[state] if state is not FeedState.CONNECTING else theme.TEXT_DIM
         self._paint_centred(painter, rect, lines, head, theme.TEXT)
 

@@ -314,3 +314,32 @@ def test_a_lost_tile_says_when_it_tries_next(tile: Tile, monkeypatch: pytest.Mon
     ]
     tile.feed.set_connection(Connection(FeedState.RECONNECTING))
     assert words.now() == ["RECONNECTING", "trying now…"]
+
+
+def test_a_failed_body_cam_says_so_through_its_shutter(
+    tile: Tile, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """In: the body cam's tile shuttered ("BODY CAM · CLOSED"), its feed live; then FAILED
+    with "No such file or directory"; then RECONNECTING with an attempt due in 3 s; then
+    live again. Out: live, the shutter's words alone; failed, "FAILED" and the reason with
+    "BODY CAM · CLOSED" beneath (no picture either way); reconnecting, when it tries next,
+    the same beneath; live again, the shutter alone."""
+    clock = Clock(200.0)
+    words = PaintedWords(tile, clock, monkeypatch)
+    closed = ("BODY CAM · CLOSED", "Opened only for a stated reason")
+    tile.set_shutter(closed)
+    tile.feed.set_connection(Connection(FeedState.LIVE))
+    tile.feed.stats.on_packet(1000, clock())
+    assert words.now() == list(closed)
+    tile.feed.set_connection(Connection(FeedState.FAILED, "No such file or directory"))
+    assert words.now() == ["FAILED", "No such file or directory", "BODY CAM · CLOSED"]
+    tile.feed.set_connection(Connection(FeedState.RECONNECTING, "Connection refused", 203.0))
+    assert words.now() == [
+        "RECONNECTING",
+        "next attempt in 3.0 s",
+        "Connection refused",
+        "BODY CAM · CLOSED",
+    ]
+    tile.feed.set_connection(Connection(FeedState.LIVE))
+    tile.feed.stats.on_packet(1000, clock())
+    assert words.now() == list(closed)
