@@ -27,6 +27,7 @@ from app.config.recording import (
     EvidenceSettings,
     RecordingPolicy,
     SettingError,
+    SigningKeyStore,
     parse_evidence,
     parse_recording,
 )
@@ -74,6 +75,7 @@ __all__ = [
     "RoomSettings",
     "ServerSettings",
     "SettingError",
+    "SigningKeyStore",
     "SfuSettings",
     "SignIn",
     "SmsSettings",

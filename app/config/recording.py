@@ -7,6 +7,8 @@
 
     [evidence]
     tag_seconds = 30       # how far back the wall's T key tags, 5-600
+    signing_key = "keyring"  # or "file": <base>/keys/evidence-signing.pem, for a server
+                             # with no keyring (app/evidence/bundle/signing.py)
 
 Decisions, and why:
 
@@ -18,6 +20,10 @@ Decisions, and why:
   goes (DESIGN.md), the ledger names each segment relative to `<base>/recordings`, and a
   second place would split the evidence from its ledger and let a test's recordings land
   in the user's. Recordings on another disk: mount it at that folder.
+- `signing_key` says where the evidence signing key is kept. "keyring" (the default) keeps
+  it out of the base dir, so a copy of the folder cannot sign as this instance; "file" is
+  for a room server with no desktop session and so no usable keyring, where the key lives
+  beside the TLS key, readable by the owner alone. Anything else is refused, naming both.
 - `keep_days` counts whole days from a segment's end; segments overlapping a locked clip
   are kept whatever their age (app/evidence/retention.py).
 
@@ -26,6 +32,7 @@ No Qt here.
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -40,7 +47,14 @@ DEFAULT_TAG_S = 30.0
 MIN_TAG_S, MAX_TAG_S = 5.0, 600.0
 
 RECORDING_KEYS = {"kinds", "segment_seconds", "keep_days"}
-EVIDENCE_KEYS = {"tag_seconds"}
+EVIDENCE_KEYS = {"tag_seconds", "signing_key"}
+
+
+class SigningKeyStore(enum.StrEnum):
+    """Where the evidence signing key is kept ([evidence] signing_key)."""
+
+    KEYRING = "keyring"
+    FILE = "file"
 
 
 class SettingError(Exception):
@@ -70,6 +84,8 @@ class EvidenceSettings:
 
     tag_seconds: float = DEFAULT_TAG_S
     """How far back the wall's T key tags the selected feed."""
+    signing_key: SigningKeyStore = SigningKeyStore.KEYRING
+    """Where the export signing key is kept (the module docstring says why each)."""
 
 
 def _listed(items: set[str]) -> str:
@@ -139,4 +155,16 @@ def parse_evidence(table: Mapping[str, object]) -> EvidenceSettings:
         raise SettingError(
             "tag_seconds", f"must be a number of seconds from {MIN_TAG_S:g} to {MAX_TAG_S:g}"
         )
-    return EvidenceSettings(tag_s)
+    store = table.get("signing_key", SigningKeyStore.KEYRING.value)
+    try:
+        signing_key = SigningKeyStore(store) if isinstance(store, str) else None
+    except ValueError:
+        signing_key = None
+    if signing_key is None:
+        raise SettingError(
+            "signing_key",
+            f'must be "keyring" (the default: the key kept in the keyring) or "file" (kept '
+            f"in <base dir>/keys/evidence-signing.pem, for a server with no keyring), not "
+            f"{store!r}",
+        )
+    return EvidenceSettings(tag_s, signing_key)

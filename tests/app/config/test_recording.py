@@ -5,25 +5,26 @@ from __future__ import annotations
 
 import pytest
 
-from app.config import ConfigError, parse
+from app.config import ConfigError, SigningKeyStore, parse
 from app.config.recording import DEFAULT_KEEP_DAYS, RecordingPolicy
 from media.live.feed import FeedKind
 
 
 def test_defaults_record_every_kind_for_31_days_and_tag_30_s() -> None:
     """In: a config without [recording] or [evidence]. Out: every kind recorded, 4 s
-    segments, kept 31 days; T tags 30 s."""
+    segments, kept 31 days; T tags 30 s; the signing key in the keyring."""
     config = parse('[wall]\nlayout = "auto"\n')
     assert config.recording == RecordingPolicy()
     assert config.recording.kinds == frozenset(FeedKind)
     assert config.recording.segment_s == 4.0
     assert config.recording.keep_days == DEFAULT_KEEP_DAYS == 31
     assert config.evidence.tag_seconds == 30.0
+    assert config.evidence.signing_key == SigningKeyStore.KEYRING == "keyring"
 
 
 def test_a_policy_reads_as_written() -> None:
-    """In: kinds without drones and cameras, 6 s segments, kept for ever, T tags 45 s.
-    Out: those values; drones and cameras not recorded, callers and body cams recorded."""
+    """In: kinds without drones and cameras, 6 s segments, kept for ever, T tags 45 s, the
+    signing key in a file. Out: those values; drones and cameras not recorded, callers and body cams recorded."""
     config = parse(
         "[recording]\n"
         'kinds = ["caller", "officer", "bodycam"]\n'
@@ -31,6 +32,7 @@ def test_a_policy_reads_as_written() -> None:
         "keep_days = 0\n"
         "\n[evidence]\n"
         "tag_seconds = 45\n"
+        'signing_key = "file"\n'
     )
     policy = config.recording
     assert policy.segment_s == 6.0
@@ -41,6 +43,7 @@ def test_a_policy_reads_as_written() -> None:
         FeedKind.OFFICER,
     ]
     assert config.evidence.tag_seconds == 45.0
+    assert config.evidence.signing_key == SigningKeyStore.FILE
 
 
 @pytest.mark.parametrize(
@@ -64,7 +67,14 @@ def test_a_policy_reads_as_written() -> None:
         ("[evidence]\ntag_seconds = 4\n", 2, "evidence.tag_seconds", "from 5 to 600"),
         ("[evidence]\ntag_seconds = 601\n", 2, "evidence.tag_seconds", "from 5 to 600"),
         ('[evidence]\ntag_seconds = "30"\n', 2, "evidence.tag_seconds", "from 5 to 600"),
-        ("[evidence]\nlast = 30\n", 2, "evidence.last", "expected one of tag_seconds"),
+        ("[evidence]\nlast = 30\n", 2, "evidence.last", "expected one of signing_key, tag_seconds"),
+        (
+            '[evidence]\nsigning_key = "vault"\n',
+            2,
+            "evidence.signing_key",
+            'must be "keyring" (the default: the key kept in the keyring) or "file"',
+        ),
+        ("[evidence]\nsigning_key = true\n", 2, "evidence.signing_key", "not True"),
         ("recording = 4\n", 1, "recording", "must be a table: [recording]"),
     ],
 )
