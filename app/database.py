@@ -258,8 +258,25 @@ def _set_up(db: sqlite_utils.Database) -> None:
         "CREATE TRIGGER IF NOT EXISTS accounts_no_delete BEFORE DELETE ON accounts "
         "BEGIN SELECT RAISE(ABORT, 'accounts are never deleted; disable the account'); END"
     )
+    # Its name and maker never change. Its role changes only as the custody log's newest
+    # account_role_changed entry for it says (AccountBook.change_role writes that entry
+    # first): an UPDATE by hand, or a slip in code, is refused, and a role never differs
+    # from what the log last recorded. The first rule fixed the role too; it goes.
+    db.execute("DROP TRIGGER IF EXISTS accounts_fixed_columns")
     db.execute(
-        "CREATE TRIGGER IF NOT EXISTS accounts_fixed_columns "
-        "BEFORE UPDATE OF user, role, created_by, created_at ON accounts "
-        "BEGIN SELECT RAISE(ABORT, 'an account''s name, role and maker are fixed'); END"
+        "CREATE TRIGGER IF NOT EXISTS accounts_fixed_names "
+        "BEFORE UPDATE OF user, created_by, created_at ON accounts "
+        "WHEN NEW.user IS NOT OLD.user OR NEW.created_by IS NOT OLD.created_by "
+        "OR NEW.created_at IS NOT OLD.created_at "
+        "BEGIN SELECT RAISE(ABORT, 'an account''s name and maker are fixed'); END"
+    )
+    db.execute(
+        "CREATE TRIGGER IF NOT EXISTS accounts_role_recorded "
+        "BEFORE UPDATE OF role ON accounts WHEN NEW.role IS NOT OLD.role AND NOT EXISTS ("
+        "SELECT 1 FROM custody WHERE id = (SELECT max(id) FROM custody "
+        "WHERE action = 'account_role_changed' AND subject = OLD.user) "
+        "AND json_extract(details, '$.from') = OLD.role "
+        "AND json_extract(details, '$.to') = NEW.role) "
+        "BEGIN SELECT RAISE(ABORT, 'an account''s role changes only by vigil users role, "
+        "recorded in the custody log'); END"
     )

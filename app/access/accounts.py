@@ -9,9 +9,11 @@ raised later without breaking the hashes already kept:
 
     scrypt$n=16384,r=8,p=1$<salt, base64>$<hash, base64>
 
-An account is disabled, never removed (the database refuses DELETE), and its name and role
-never change: its row stays the record of who held which role. Every change is a custody
-entry naming who made it.
+An account is disabled, never removed (the database refuses DELETE), and its name never
+changes: its row, with the custody log, stays the record of who held which role. Its role
+changes only through `change_role`, which writes the custody entry first; the database
+refuses any other change of role (app/database.py), so what the log last says of an account
+is its role. Every change is a custody entry naming who made it.
 """
 
 from __future__ import annotations
@@ -50,7 +52,8 @@ class UnknownAccountError(AccountError):
 
 
 class LastAdminError(AccountError):
-    """Disabling the last active admin would leave nobody able to manage accounts."""
+    """Disabling or demoting the last active admin would leave nobody able to manage
+    accounts (and setup mode never comes back once an admin was made)."""
 
 
 def hash_password(password: str, *, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
@@ -211,6 +214,52 @@ class AccountBook:
         changed = self.get(user)
         assert changed is not None
         return changed
+
+    def change_role(self, user: str, role: Role, *, by: str) -> Account:
+        """Give `user` another role; asking for the role it has changes nothing. The custody
+        entry (from, to) is written first and the row changed after, in a transaction that
+        checks again: the database takes a role only from that entry, and two admins demoting
+        each other at once must not leave none. UnknownAccountError for no such account,
+        LastAdminError for demoting the last active admin (then nothing changes; if that was
+        lost to a race after the entry, a REFUSED entry says the change did not happen)."""
+        role = Role(role)
+        account = self.get(user)
+        if account is None:
+            raise UnknownAccountError(f"no account named {user!r}")
+        if account.role is role:
+            return account
+        self._check_not_last_admin(account, role)
+        old = account.role.value
+        self.custody.append(
+            CustodyAction.ACCOUNT_ROLE_CHANGED, user, {"from": old, "to": role.value}, actor=by
+        )
+        try:
+            with immediate(self._db.conn):
+                now = self.get(user)
+                assert now is not None  # accounts are never deleted
+                self._check_not_last_admin(now, role)
+                self._db.conn.execute(
+                    "UPDATE accounts SET role = ? WHERE user = ?", [role.value, user]
+                )
+        except LastAdminError as exc:
+            self.custody.append(
+                CustodyAction.REFUSED,
+                user,
+                {"request": "role change", "from": old, "to": role.value, "reason": str(exc)},
+                actor=by,
+            )
+            raise
+        changed = self.get(user)
+        assert changed is not None
+        return changed
+
+    def _check_not_last_admin(self, account: Account, role: Role) -> None:
+        demoted = account.role is Role.ADMIN and role is not Role.ADMIN
+        if demoted and not account.disabled and self._active_admins() <= 1:
+            raise LastAdminError(
+                f"{account.user!r} is the last active admin; make another account admin "
+                f"first (vigil users role NAME admin, or vigil users add NAME --role admin)"
+            )
 
     def verify_password(self, user: str, password: str) -> bool:
         """True only for an active account with a password that matches. An unknown user

@@ -82,9 +82,14 @@ class Person:
     def banner(self) -> str | None:
         """A line the window shows across the top, or None when all is as it should be."""
         if self.how is How.SETUP:
+            # The first admin ends setup mode, and an admin may not watch the wall: advice
+            # that named only the admin role locked out a lone user who followed it.
             return (
                 f"Setup mode: no admin account exists yet, so {self.user} (this computer's "
-                "user) has every right. Add one with: vigil users add NAME --role admin"
+                "user) has every right. An admin manages accounts but may not watch the wall, "
+                f"so first add whoever watches it: vigil users add {self.user} --role "
+                "supervisor; then whoever manages accounts: vigil users add NAME --role admin "
+                "(vigil users role NAME ROLE changes a role later)."
             )
         return self.problem
 

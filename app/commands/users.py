@@ -1,12 +1,17 @@
-"""`vigil users add|list|disable`: Vigil's accounts from the command line.
+"""`vigil users add|list|disable|role`: Vigil's accounts from the command line.
 
 Allowed to admins, and to anyone while the instance is in setup mode (no admin account
 yet: that is how the first admin is made). Anyone else is refused with exit 4 and a REFUSED
 custody entry. A password is read from stdin's first line with `--password-stdin`, never
 from the command line (where `ps` and the shell's history would show it); it is required
 when the config's `[access] sign_in = "vigil"`, since such an account could not otherwise
-sign in. Bad input (a taken or malformed name, a short password) exits 2; an unknown
-account, or disabling the last active admin, exits 1.
+sign in. Bad input (a taken or malformed name, a short password, a role that is none)
+exits 2; an unknown account, or disabling or demoting the last active admin, exits 1.
+
+`role NAME ROLE` exists because one role never fits a person for good, and because an admin
+may not watch the wall: whoever made themselves the first admin, as setup mode suggests,
+can give that account another role once a second admin exists, rather than be stuck.
+Making the first admin says so, and names the supervisor role for the person at the wall.
 """
 
 from __future__ import annotations
@@ -39,19 +44,18 @@ def add_users_parser(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
 ) -> None:
-    """`vigil users ACTION`: add, list, disable."""
+    """`vigil users ACTION`: add, list, disable, role."""
+    roles = [role.value for role in Role]
     users = commands.add_parser(
         "users",
-        help="accounts and roles: add, list, disable (admins, or anyone in setup mode)",
+        help="accounts and roles: add, list, disable, role (admins, or anyone in setup mode)",
         description="Accounts and roles. Allowed to admins, and to anyone until an admin "
         "account exists (setup mode); otherwise refused with exit status 4.",
     )
     actions = users.add_subparsers(dest="users_command", metavar="ACTION", required=True)
     add = actions.add_parser("add", parents=[common], help="add an account")
     add.add_argument("user", metavar="NAME", help="the user name (the OS user's, for OS sign-in)")
-    add.add_argument(
-        "--role", required=True, choices=[role.value for role in Role], help="what they may do"
-    )
+    add.add_argument("--role", required=True, choices=roles, help="what they may do")
     add.add_argument("--display", metavar="TEXT", help="the name shown in the window")
     add.add_argument(
         "--password-stdin",
@@ -65,6 +69,15 @@ def add_users_parser(
     )
     disable.add_argument("user", metavar="NAME")
     disable.add_argument("--reason", metavar="TEXT", help="why, for the custody log")
+    role = actions.add_parser(
+        "role",
+        parents=[common],
+        help="change an account's role (logged; the last active admin is kept)",
+        description="Give an account another role: one of " + ", ".join(roles) + ". The "
+        "change is a custody entry; the last active admin cannot be made anything else.",
+    )
+    role.add_argument("user", metavar="NAME")
+    role.add_argument("role", metavar="ROLE", choices=roles, help=" | ".join(roles))
 
 
 def users_command(args: argparse.Namespace) -> int:
@@ -89,6 +102,8 @@ def users_command(args: argparse.Namespace) -> int:
                 return EXIT_FAILED
             print(f"{account.user} disabled")
             return 0
+        if args.users_command == "role":
+            return _change_role(book, args.user, Role(args.role), by=me.user)
         vigil_sign_in = config is not None and config.access.sign_in is SignIn.VIGIL
         if vigil_sign_in and password is None:
             print(
@@ -110,9 +125,36 @@ def users_command(args: argparse.Namespace) -> int:
             after = who_is_here(book)
             now = after.problem or f"you are {after.label}"
             print(f"setup mode has ended; {now}", file=sys.stderr)
+            print(f"vigil: {ADMIN_MAY_NOT_WATCH}", file=sys.stderr)
         return 0
     finally:
         db.close()
+
+
+ADMIN_MAY_NOT_WATCH = (
+    "an admin manages accounts and the config but may not watch the wall; for the person "
+    "at the wall: vigil users add NAME --role supervisor (or, with a second admin, "
+    "vigil users role NAME supervisor)"
+)
+"""Said once the first admin exists, so the person who made it is not left wondering why
+the wall went dark."""
+
+
+def _change_role(book: AccountBook, user: str, role: Role, *, by: str) -> int:
+    before = book.get(user)
+    try:
+        account = book.change_role(user, role, by=by)
+    except (UnknownAccountError, LastAdminError) as exc:
+        print(f"vigil: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    if before is not None and before.role is role:
+        print(f"{account.user} is already {role.value}; nothing changed")
+        return 0
+    assert before is not None
+    print(f"{account.user}: {before.role.value} -> {account.role.value}")
+    if account.role is Role.ADMIN:
+        print(f"vigil: {ADMIN_MAY_NOT_WATCH}", file=sys.stderr)
+    return 0
 
 
 def _list(book: AccountBook, *, as_json: bool) -> int:

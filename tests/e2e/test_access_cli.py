@@ -86,6 +86,7 @@ COMMANDS: list[tuple[str, Permission, list[str]]] = [
     ("link list", Permission.INVITE_CALLERS, ["link", "list"]),
     ("users list", Permission.MANAGE_USERS, ["users", "list"]),
     ("users add", Permission.MANAGE_USERS, ["users", "add", "NEW", "--role", "operator"]),
+    ("users role", Permission.MANAGE_USERS, ["users", "role", "chief", "admin"]),
 ]
 
 
@@ -164,13 +165,15 @@ def test_a_disabled_account_holds_no_rights(tmp_path: Path) -> None:
 
 def test_evidence_verify_is_open_to_anyone(tmp_path: Path) -> None:
     """In: an OS user with no account runs `evidence verify` on a folder that is no bundle.
-    Out: exit 2 (not a bundle), never 4: a court's expert verifies with no account."""
+    Out: exit 1 with the failed check ("not an evidence bundle"), never 4: a court's expert
+    verifies with no account."""
     base = make_base(tmp_path / "base", None)
     (tmp_path / "empty").mkdir()
 
     result = vigil("evidence", "verify", tmp_path / "empty", "--base-dir", base)
 
-    assert result.returncode == 2, result.stderr
+    assert result.returncode == 1, result.stderr
+    assert "FAILED: not an evidence bundle: no manifest.json" in result.stdout
 
 
 def test_users_add_list_disable_as_admin(tmp_path: Path) -> None:
@@ -239,3 +242,90 @@ def test_vigil_sign_in_needs_a_password_for_new_accounts(tmp_path: Path) -> None
     assert result.returncode == 2
     assert "--password-stdin" in result.stderr
     assert "kim" not in vigil("users", "list", "--base-dir", base).stdout
+
+
+def roles_of(base: Path) -> dict[str, str]:
+    listed = vigil("users", "list", "--json", "--base-dir", base)
+    assert listed.returncode == 0, listed.stderr
+    return {a["user"]: a["role"] for a in json.loads(listed.stdout)}
+
+
+def test_users_role_changes_a_role_and_keeps_an_admin(tmp_path: Path) -> None:
+    """In: the OS user is an admin beside "chief" (admin); `users role jo supervisor` for an
+    operator jo; `users role jo supervisor` again; `users role jo pilot`; `users role nobody
+    operator`; chief demoted to operator; then the OS user, now the last active admin,
+    asks to become a supervisor.
+    Out: exit 0 and "jo: operator -> supervisor", the list shows it, one
+    account_role_changed entry (operator to supervisor, actor the OS user); again: exit 0,
+    "already supervisor", no new entry; an unknown role exits 2 naming the roles; an unknown
+    account exits 1 ("no account named 'nobody'"); chief becomes an operator; the last admin
+    is refused with exit 1 and a message naming the last active admin and how to make
+    another, and stays admin."""
+    base = make_base(tmp_path / "base", Role.ADMIN)
+    assert vigil("users", "add", "jo", "--role", "operator", "--base-dir", base).returncode == 0
+
+    changed = vigil("users", "role", "jo", "supervisor", "--base-dir", base)
+    assert changed.returncode == 0, changed.stderr
+    assert "jo: operator -> supervisor" in changed.stdout
+    assert roles_of(base)["jo"] == "supervisor"
+    again = vigil("users", "role", "jo", "supervisor", "--base-dir", base)
+    assert (again.returncode, again.stdout.strip()) == (
+        0,
+        "jo is already supervisor; nothing changed",
+    )
+
+    bad_role = vigil("users", "role", "jo", "pilot", "--base-dir", base)
+    assert bad_role.returncode == 2
+    assert "invalid choice: 'pilot'" in bad_role.stderr
+    assert "operator, supervisor, forensic, admin" in bad_role.stderr.replace("'", "")
+    nobody = vigil("users", "role", "nobody", "operator", "--base-dir", base)
+    assert nobody.returncode == 1
+    assert "no account named 'nobody'" in nobody.stderr
+
+    assert vigil("users", "role", "chief", "operator", "--base-dir", base).returncode == 0
+    last = vigil("users", "role", ME, "supervisor", "--base-dir", base)
+    assert last.returncode == 1
+    assert f"'{ME}' is the last active admin" in last.stderr
+    assert "--role admin" in last.stderr
+    assert "Traceback" not in last.stderr
+    assert roles_of(base)[ME] == "admin"
+
+    db = open_database(BaseDir(base).database)
+    try:
+        jo = [(e.action, e.actor, e.details_dict) for e in CustodyLog(db).entries("jo")]
+        assert CustodyLog(db).verify() is None
+    finally:
+        db.close()
+    assert jo[1:] == [
+        (CustodyAction.ACCOUNT_ROLE_CHANGED, ME, {"from": "operator", "to": "supervisor"})
+    ]
+
+
+def test_the_first_admin_path_does_not_lock_the_only_user_out(tmp_path: Path) -> None:
+    """In: a fresh base dir; a lone user does what the old banner said, `users add ME
+    --role admin`, then `link list` (an operator's command); then the way back the messages
+    name: `users add helper --role admin`, `users role ME supervisor`.
+    Out: adding the first admin says setup mode has ended and that an admin may not watch
+    the wall, naming `vigil users add NAME --role supervisor`; as admin ME is refused `link
+    list` (exit 4); after the way back ME is a supervisor who may (exit 0) and may no longer
+    manage accounts (exit 4), and helper is the admin."""
+    base = tmp_path / "base"
+    first = vigil("users", "add", ME, "--role", "admin", "--base-dir", base)
+    assert first.returncode == 0, first.stderr
+    assert "setup mode has ended" in first.stderr
+    assert "may not watch the wall" in first.stderr
+    assert "vigil users add NAME --role supervisor" in first.stderr
+    assert vigil("link", "list", "--base-dir", base).returncode == NOT_PERMITTED
+
+    assert vigil("users", "add", "helper", "--role", "admin", "--base-dir", base).returncode == 0
+    back = vigil("users", "role", ME, "supervisor", "--base-dir", base)
+    assert back.returncode == 0, back.stderr
+
+    assert vigil("link", "list", "--base-dir", base).returncode == 0
+    assert vigil("users", "list", "--base-dir", base).returncode == NOT_PERMITTED
+    db = open_database(BaseDir(base).database)
+    try:
+        accounts = {a.user: a.role for a in AccountBook(db, CustodyLog(db)).all()}
+    finally:
+        db.close()
+    assert accounts == {ME: Role.SUPERVISOR, "helper": Role.ADMIN}

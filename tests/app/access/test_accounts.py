@@ -1,12 +1,14 @@
 """Accounts on a real SQLite file: scrypt hashes that carry their parameters and a salt of
 their own, checked in constant time; a wrong password, a disabled account and an unknown
-name all fail; every change a custody entry naming who made it; names and roles fixed,
-rows never deleted, and the last active admin never disabled.
+name all fail; every change a custody entry naming who made it; names fixed, roles changed
+only through the book after a custody entry says so, rows never deleted, and the last active
+admin never disabled or demoted.
 """
 
 from __future__ import annotations
 
 import sqlite3
+from pathlib import Path
 
 import pytest
 import sqlite_utils
@@ -20,6 +22,7 @@ from app.access.accounts import (
     hash_password,
 )
 from app.access.roles import Role
+from app.database import open_database
 from app.evidence.custody import CustodyAction, CustodyLog
 
 
@@ -167,22 +170,134 @@ def test_has_admin_counts_disabled_admins_too(book: AccountBook) -> None:
     assert book.has_admin()
 
 
-def test_rows_are_never_deleted_and_names_and_roles_never_change(
+def test_rows_are_never_deleted_and_names_and_roles_never_change_by_hand(
     book: AccountBook, db: sqlite_utils.Database
 ) -> None:
-    """In: chief (admin) in the table; SQL that deletes it, changes its role, renames it.
-    Out: each refused by the database's triggers; chief is still an admin."""
+    """In: chief (admin) in the table; SQL that deletes it, changes its role, renames it,
+    changes its maker. Out: each refused by the database's triggers; chief is still an
+    admin, made by setup."""
     book.add("chief", Role.ADMIN, by="setup")
 
     for sql in (
         "DELETE FROM accounts WHERE user = 'chief'",
         "UPDATE accounts SET role = 'operator' WHERE user = 'chief'",
         "UPDATE accounts SET user = 'boss' WHERE user = 'chief'",
+        "UPDATE accounts SET created_by = 'boss' WHERE user = 'chief'",
     ):
         with pytest.raises(sqlite3.IntegrityError):
             db.execute(sql)
 
+    chief = book.get("chief")
+    assert chief is not None
+    assert (chief.role, chief.created_by) == (Role.ADMIN, "setup")
+
+
+def test_change_role_records_then_changes(book: AccountBook) -> None:
+    """In: chief (admin) adds root as admin (as the old setup banner advised), then makes
+    root a supervisor, then asks for supervisor again. Out: root is a supervisor, still
+    active, same maker and time; one account_role_changed custody entry for root, actor
+    chief, {"from": "admin", "to": "supervisor"}, after its account_added; asking for the
+    role it already has returns it unchanged and writes nothing; the audit chain is whole."""
+    book.add("chief", Role.ADMIN, by="setup")
+    book.add("root", Role.ADMIN, by="chief")
+
+    changed = book.change_role("root", Role.SUPERVISOR, by="chief")
+    count = book.custody.count()
+    again = book.change_role("root", Role.SUPERVISOR, by="chief")
+
+    assert changed.role is Role.SUPERVISOR
+    assert (changed.disabled, changed.created_by) == (False, "chief")
+    assert again == changed
+    assert book.custody.count() == count
+    entries = book.custody.entries("root")
+    assert [(e.action, e.actor) for e in entries] == [
+        (CustodyAction.ACCOUNT_ADDED, "chief"),
+        (CustodyAction.ACCOUNT_ROLE_CHANGED, "chief"),
+    ]
+    assert entries[1].details_dict == {"from": "admin", "to": "supervisor"}
+    assert book.custody.verify() is None
+
+
+def test_the_last_active_admin_is_never_demoted(book: AccountBook) -> None:
+    """In: chief the only admin, made an operator; deputy added as admin, then chief made a
+    supervisor and deputy a forensic; an unknown name; then two more admins, one disabled,
+    and the disabled ones given other roles.
+    Out: the first is LastAdminError naming chief and how to make another admin, with no
+    custody entry and chief still admin; with deputy, chief becomes a supervisor; then
+    deputy is the last active admin and is refused likewise; UnknownAccountError for nobody;
+    a disabled admin's role may change (it holds no rights either way)."""
+    book.add("chief", Role.ADMIN, by="setup")
+    count = book.custody.count()
+    with pytest.raises(LastAdminError, match=r"'chief' is the last active admin.*role NAME admin"):
+        book.change_role("chief", Role.OPERATOR, by="chief")
+    assert book.custody.count() == count
     assert book.get("chief").role is Role.ADMIN  # type: ignore[union-attr]
+
+    book.add("deputy", Role.ADMIN, by="chief")
+    assert book.change_role("chief", Role.SUPERVISOR, by="deputy").role is Role.SUPERVISOR
+    with pytest.raises(LastAdminError):
+        book.change_role("deputy", Role.FORENSIC, by="deputy")
+    with pytest.raises(UnknownAccountError, match="no account named 'nobody'"):
+        book.change_role("nobody", Role.OPERATOR, by="deputy")
+
+    book.add("old", Role.ADMIN, by="deputy")
+    book.disable("old", by="deputy")
+    book.add("new", Role.ADMIN, by="deputy")
+    book.disable("deputy", by="new")
+    assert book.change_role("deputy", Role.OPERATOR, by="new").role is Role.OPERATOR
+    assert book.change_role("old", Role.FORENSIC, by="new").role is Role.FORENSIC
+    assert book.has_admin()
+
+
+def test_a_role_changes_only_as_the_custody_log_last_recorded(
+    book: AccountBook, db: sqlite_utils.Database
+) -> None:
+    """In: jo (operator) made a supervisor through the book; then SQL by hand that sets jo
+    back to operator (the earlier role), and SQL that sets jo to admin after a custody entry
+    recording some other change for jo. Out: both UPDATEs refused by the database; jo stays
+    a supervisor."""
+    book.add("chief", Role.ADMIN, by="setup")
+    book.add("jo", Role.OPERATOR, by="chief")
+    book.change_role("jo", Role.SUPERVISOR, by="chief")
+
+    with pytest.raises(sqlite3.IntegrityError, match="vigil users role"):
+        db.execute("UPDATE accounts SET role = 'operator' WHERE user = 'jo'")
+    book.custody.append(
+        CustodyAction.ACCOUNT_ROLE_CHANGED, "jo", {"from": "operator", "to": "admin"}
+    )
+    with pytest.raises(sqlite3.IntegrityError):
+        db.execute("UPDATE accounts SET role = 'admin' WHERE user = 'jo'")
+
+    assert book.get("jo").role is Role.SUPERVISOR  # type: ignore[union-attr]
+
+
+def test_a_database_made_before_role_changes_takes_them(tmp_path: Path) -> None:
+    """In: a database file whose accounts carry the earlier trigger that fixed every role
+    (accounts_fixed_columns, as Vigil made it before `vigil users role`), reopened with
+    open_database. Out: the old trigger is gone, chief's role changes through the book, and
+    a rename by hand is still refused."""
+    path = tmp_path / "vigil.db"
+    first = open_database(path)
+    first.execute("DROP TRIGGER accounts_fixed_names")
+    first.execute(
+        "CREATE TRIGGER accounts_fixed_columns "
+        "BEFORE UPDATE OF user, role, created_by, created_at ON accounts "
+        "BEGIN SELECT RAISE(ABORT, 'an account''s name, role and maker are fixed'); END"
+    )
+    AccountBook(first, CustodyLog(first)).add("chief", Role.ADMIN, by="setup")
+    AccountBook(first, CustodyLog(first)).add("deputy", Role.ADMIN, by="setup")
+    first.close()
+
+    db = open_database(path)
+    try:
+        triggers = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        assert "accounts_fixed_columns" not in triggers
+        book = AccountBook(db, CustodyLog(db))
+        assert book.change_role("chief", Role.SUPERVISOR, by="deputy").role is Role.SUPERVISOR
+        with pytest.raises(sqlite3.IntegrityError, match="name and maker are fixed"):
+            db.execute("UPDATE accounts SET user = 'boss' WHERE user = 'chief'")
+    finally:
+        db.close()
 
 
 def test_list_is_oldest_first_and_public_holds_no_hash(db: sqlite_utils.Database) -> None:
