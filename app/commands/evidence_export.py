@@ -138,7 +138,7 @@ def verify_command(args: argparse.Namespace) -> int:
     counts = ", ".join(f"{n} {name}" for name, n in report.counts.items())
     what = f"bundle {report.clip_id or '(no clip id)'}" + (f" ({counts})" if counts else "")
     print(f"INVALID: {len(failed)} check(s) failed; {what}" if failed else f"VALID: {what}")
-    ours = _key_line(report)
+    ours = _key_line(report, base)
     if base.database.exists():  # on an instance: the verification is part of the custody
         _record(base, report, failed, ours)
     return EXIT_FAILED if failed else 0
@@ -170,14 +170,14 @@ def _against_custody(base: BaseDir, report: BundleReport) -> list[str]:
     ]
 
 
-def _key_line(report: BundleReport) -> bool | None:
+def _key_line(report: BundleReport, base: BaseDir) -> bool | None:
     """Print whose key signed the bundle; True when it is this instance's."""
     if report.fingerprint is None:
         print("signing key: none readable in the bundle")
         return None
     shown = grouped(report.fingerprint)
     try:
-        mine = instance_fingerprint()
+        mine = instance_fingerprint(base)  # the key file there, where one was made
     except SigningKeyError as exc:
         print(f"signing key {shown}; this instance's key could not be read: {exc}")
         return None

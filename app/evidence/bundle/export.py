@@ -31,7 +31,7 @@ from pathlib import Path
 
 import sqlite_utils
 
-from app.config import Config
+from app.config import Config, SigningKeyStore
 from app.database import open_database
 from app.evidence.bundle import layout as bundle
 from app.evidence.bundle.manifest import Exported, build_manifest, find_source
@@ -162,7 +162,10 @@ class _Export:
         span = self._span(clip.feed_name, candidates)
         self._check(span, candidates)
         try:
-            key = instance_key()  # before the cut: a keyring problem should not cost minutes
+            # Before the cut: a keyring problem should not cost minutes. Where the key is
+            # kept is [evidence] signing_key (app/evidence/bundle/signing.py).
+            store = self.config.evidence.signing_key if self.config else SigningKeyStore.KEYRING
+            key = instance_key(self.base, store)
         except SigningKeyError as exc:
             raise ExportError(str(exc)) from exc
         out.parent.mkdir(parents=True, exist_ok=True)

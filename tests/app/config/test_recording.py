@@ -19,7 +19,7 @@ def test_defaults_record_every_kind_for_31_days_and_tag_30_s() -> None:
     assert config.recording.segment_s == 4.0
     assert config.recording.keep_days == DEFAULT_KEEP_DAYS == 31
     assert config.evidence.tag_seconds == 30.0
-    assert config.evidence.signing_key == SigningKeyStore.KEYRING == "keyring"
+    assert config.evidence.signing_key == SigningKeyStore.KEYRING
 
 
 def test_a_policy_reads_as_written() -> None:
