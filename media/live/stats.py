@@ -10,6 +10,7 @@ import collections
 import time
 
 _WINDOW_S = 2.0
+_MIN_SPAN_S = 0.5
 
 
 class RateMeter:
@@ -31,10 +32,12 @@ class RateMeter:
             self._bytes -= size
 
     def rate(self, now: float) -> float:
+        """Events a second. Measured over half a second at least: a burst (the frames a
+        decoder hands out at once on reconnecting) would otherwise read as hundreds a second."""
         self._trim(now)
         if len(self._events) < 2:
             return 0.0
-        span = max(now - self._events[0][0], 1e-3)
+        span = max(now - self._events[0][0], _MIN_SPAN_S)
         return (len(self._events) - 1) / span if span < self._window else len(self._events) / span
 
     def byte_rate(self, now: float) -> float:
