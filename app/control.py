@@ -5,6 +5,12 @@ A Unix socket under the base dir, in a folder only the owner can enter and itsel
 0600. One JSON request per line, one JSON answer per line. The server runs on the
 instance's asyncio loop (the Qt loop, through qasync); the client is plain blocking code.
 
+One instance per base dir: `InstanceLock` is an exclusive lock on `run/instance.lock`,
+taken before an instance opens anything and held until its process ends (the kernel lets go
+however it ends, kill -9 included, so a stale lock never blocks a restart). A second `vigil
+run` on the same base dir finds it held and says so in one line, rather than recovering,
+recording or writing the wall's layout over the first, or failing with a traceback.
+
 The handler is told who is asking: the user name of the process at the other end, as the
 kernel says it (SO_PEERCRED), never as the request claims. A permission check
 (app/access/control_desk.py) needs a name nobody can forge; the file mode keeps strangers out,
@@ -15,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import json
 import logging
 import os
@@ -36,16 +43,68 @@ class NoInstanceError(Exception):
     """No instance answers on this base dir's control socket."""
 
 
+class InstanceRunningError(Exception):
+    """Another process holds this base dir; the message names the base dir and its pid."""
+
+
+class InstanceLock:
+    """The one running instance of a base dir: an exclusive `flock` on `instance.lock` in its
+    run folder (beside the control socket), held open for the life of the process. `take` it
+    before anything is opened; `release` when done (the process's end releases it too). A
+    snapshot, which has no socket, takes it alike."""
+
+    def __init__(self, path: Path, fd: int) -> None:
+        self.path = path
+        self._fd: int | None = fd
+
+    @classmethod
+    def take(cls, run_dir: Path) -> InstanceLock:
+        """The lock of the base dir whose run folder is `run_dir`, or InstanceRunningError
+        when another process holds it."""
+        path = run_dir / "instance.lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = os.pread(fd, 32, 0).decode("ascii", "replace").strip()
+            os.close(fd)
+            raise InstanceRunningError(_running_text(run_dir, holder)) from None
+        except BaseException:
+            os.close(fd)
+            raise
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, f"{os.getpid()}\n".encode(), 0)  # for the second one's message
+        return cls(path, fd)
+
+    def release(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)  # closing the only descriptor drops the flock
+            self._fd = None
+
+
+def _running_text(run_dir: Path, pid: str) -> str:
+    root = run_dir.parent
+    return f"another vigil is running with base dir {root}" + (f" (pid {pid})" if pid else "")
+
+
 class ControlServer:
-    def __init__(self, path: Path, handler: Handler) -> None:
+    def __init__(self, path: Path, handler: Handler, *, lock: InstanceLock | None = None) -> None:
+        """`lock`: the base dir's InstanceLock when the caller took it already (before
+        opening the database); otherwise `start` takes it, and `close` lets it go."""
         self.path = path
         self._handler = handler
         self._server: asyncio.Server | None = None
+        self._lock = lock
 
     async def start(self) -> None:
+        """Listen; InstanceRunningError when another instance holds the base dir."""
+        if self._lock is None:
+            self._lock = InstanceLock.take(self.path.parent)
         if self.path.exists():
-            if _answers(self.path):
-                raise RuntimeError(f"another instance is running on {self.path.parent.parent}")
+            if _answers(self.path):  # an instance of a Vigil that took no lock
+                self._lock.release()
+                self._lock = None
+                raise InstanceRunningError(_running_text(self.path.parent, ""))
             self.path.unlink()  # left behind by an instance that died
         old_umask = os.umask(0o177)
         try:
@@ -64,6 +123,9 @@ class ControlServer:
             self._server = None
         with contextlib.suppress(FileNotFoundError):
             self.path.unlink()
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:

@@ -1,7 +1,10 @@
 """A running Vigil: its feeds (from the config, or the demo), its window, its control socket.
 
 `run()` is `vigil run`; `snapshot()` is `vigil snapshot`. Both compose the same pieces, so
-what a snapshot shows is what an operator sees.
+what a snapshot shows is what an operator sees. Each first takes its base dir's InstanceLock
+(app/control.py): a second instance on one base dir stops there, with one line and exit 1.
+A snapshot given no `--base-dir` runs in a temporary one, removed afterwards: it is a
+picture, and its feeds' recordings, ledger and logs belong in nobody's evidence.
 """
 
 from __future__ import annotations
@@ -9,10 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import shutil
 import signal
 import sys
+import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +25,7 @@ from app import config as config_module
 from app.access import Command, ControlDesk
 from app.callers.gateway.service import GatewayService
 from app.config import Config, EvidenceSettings, MapSettings
-from app.control import ControlServer
+from app.control import ControlServer, InstanceLock, InstanceRunningError
 from app.evidence.recording import RecordingService
 from app.feeds import DemoPositions, DemoSender, FeedService, feed_status, with_password
 from app.logs import setup_logging
@@ -28,6 +33,8 @@ from app.map import MapService, TrackRecorder
 from app.paths import BaseDir
 
 log = logging.getLogger(__name__)
+
+EXIT_FAILED = 1
 
 
 @dataclass(frozen=True)
@@ -186,11 +193,25 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
     return base, app, instance, window
 
 
+def _claim(options: Options) -> InstanceLock | None:
+    """The base dir's lock, taken before anything in it is opened; None (and the reason on
+    stderr) when another instance holds it."""
+    base = BaseDir.resolve(options.base_dir).ensure()
+    try:
+        return InstanceLock.take(base.run_dir)
+    except InstanceRunningError as exc:
+        print(f"vigil: {exc}", file=sys.stderr)
+        return None
+
+
 def run(options: Options) -> int:
     import qasync
 
+    lock = _claim(options)
+    if lock is None:
+        return EXIT_FAILED
     base, app, instance, window = _compose(options, offscreen=options.offscreen)
-    control = ControlServer(base.control_socket, instance.desk.handle)
+    control = ControlServer(base.control_socket, instance.desk.handle, lock=lock)
 
     async def main() -> None:
         closed = asyncio.Event()
@@ -219,6 +240,24 @@ def run(options: Options) -> int:
 
 
 def snapshot(options: Options, out: Path, after_s: float, size: tuple[int, int]) -> int:
+    if options.base_dir is None:
+        temporary = Path(tempfile.mkdtemp(prefix="vigil-snapshot-"))
+        try:
+            return snapshot(replace(options, base_dir=temporary), out, after_s, size)
+        finally:
+            shutil.rmtree(temporary, ignore_errors=True)
+            if temporary.exists():
+                print(f"vigil: could not remove the snapshot's {temporary}", file=sys.stderr)
+    lock = _claim(options)
+    if lock is None:
+        return EXIT_FAILED
+    try:
+        return _snapshot(options, out, after_s, size)
+    finally:
+        lock.release()
+
+
+def _snapshot(options: Options, out: Path, after_s: float, size: tuple[int, int]) -> int:
     from PySide6.QtCore import QTimer
 
     _, app, instance, window = _compose(options, offscreen=True)
