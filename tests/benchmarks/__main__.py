@@ -7,11 +7,12 @@ map and evidence benchmarks.
     python -m tests.benchmarks caller [OPTIONS]   the caller benchmark alone
     python -m tests.benchmarks map [OPTIONS]      the map panel's cost alone
     python -m tests.benchmarks evidence [OPTIONS] recording, caller encoding, export, verify
+    python -m tests.benchmarks reconnect [OPTIONS] how soon a lost RTSP feed is back
 """
 
 import sys
 
-from tests.benchmarks import bench_caller, bench_evidence, bench_map, bench_wall
+from tests.benchmarks import bench_caller, bench_evidence, bench_map, bench_reconnect, bench_wall
 
 
 def main(argv: list[str]) -> int:
@@ -23,6 +24,8 @@ def main(argv: list[str]) -> int:
         return bench_map.main(argv[1:])
     if argv and argv[0] == "evidence":
         return bench_evidence.main(argv[1:])
+    if argv and argv[0] == "reconnect":
+        return bench_reconnect.main(argv[1:])
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0
