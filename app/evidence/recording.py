@@ -14,7 +14,9 @@ frames, so its recorder is fed by an encoder (media/recording/caller_recorder.py
 source's frames; frames only flow once the caller has agreed (app/callers/gateway/desk.py refuses
 the media session before), so nothing of a caller is recorded before consent.
 
-`status()` says for each feed whether it is recorded, and if not, why.
+`status()` says for each feed whether it is recorded, and if not, why; a recorder that a
+passing I/O error interrupted (the process out of file descriptors) says `retrying` and
+records again from the next key frame, while a full disk stops it for good (`error`).
 """
 
 from __future__ import annotations
@@ -188,6 +190,10 @@ class RecordingService:
                 "behind_s": round(stats.behind_s, 2),
                 "dropped": stats.packets_dropped,
                 "error": stats.last_error,
+                # An error that may pass (out of descriptors): it retries at each key frame.
+                "retrying": stats.retrying,
+                "interruptions": stats.interruptions,
+                "last_interruption": stats.last_interruption,
             }
             encoding = self._encoders.get(feed)
             if encoding is not None:

@@ -9,8 +9,11 @@ most the open segment, which is left as a `.part`.
 
 Nothing here may slow the wall: the decode thread only copies and enqueues, never waits
 and never touches the disk. When the disk falls behind, the queue refuses new packets for
-a while (see `put`); when the disk fails, recording stops, says why (`on_error`, `stats`)
-and leaves what is already written alone.
+a while (see `put`); when the disk is full, recording stops, says why (`on_error`, `stats`)
+and leaves what is already written alone. Any other I/O error (the process out of file
+descriptors, memory for a moment) interrupts recording only: the open segment is let go as
+a full disk's is, `stats` says the recorder is retrying, and it tries again at the next key
+frame, for as long as it takes.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import collections
 import io
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -30,6 +34,7 @@ import av.container
 import av.error
 import av.stream
 
+from media.recording.health import RecorderStats, stops_for_good
 from media.recording.segment import (
     PacketCopy,
     Segment,
@@ -55,27 +60,6 @@ MAX_BEHIND_S = 10.0
 MAX_QUEUE_BYTES = 32 * 1024 * 1024
 PREROLL_PACKETS = 1024
 """Sound and KLV held while the first key frame is awaited, written at the segment's head."""
-
-
-@dataclass(frozen=True)
-class RecorderStats:
-    recording: bool
-    segments_closed: int
-    bytes_written: int
-    """In closed segments."""
-    packets_written: int
-    packets_dropped: int
-    """Refused while the writer was behind (the disk too slow): each run of them is a gap."""
-    packets_invalid: int
-    """Without timestamps, pts before dts, or a decoding time not after the one before."""
-    packets_skipped: int
-    """Undecodable video before a segment's first key frame, and pre-roll let go."""
-    behind_s: float
-    """Age of the oldest packet not yet handed to the muxer."""
-    queued_bytes: int
-    sessions: int
-    """Connections begun (the source reconnects: each is a new container)."""
-    last_error: str | None
 
 
 @dataclass(slots=True)
@@ -106,7 +90,8 @@ def _labels(streams: Sequence[av.stream.Stream]) -> list[str]:
 class Recorder:
     """Records one feed into `folder`. `attach(feed)` and its source does the rest (or call
     `begin`, `put` and `end` as a source would); `stop()` closes the open segment and ends
-    the writer. A failed disk stops it for good: make a new one to record again.
+    the writer. A full disk stops it for good (`STOPS_FOR_GOOD`): make a new one to record
+    again; any other I/O error is retried at the next key frame.
 
     `on_closed(SegmentInfo)` and `on_error(message)` are called on the writer thread: they
     should hand the news on and return (a slow one holds up the writing)."""
@@ -144,6 +129,10 @@ class Recorder:
         self._closed = False
         self._writing = False
         self._error: str | None = None
+        self._retrying = False
+        self._interruptions = 0
+        self._last_interruption: str | None = None
+        self._interrupted_at: float | None = None
         self._counts = collections.Counter[str]()
         self._sessions = 0
         # The decode thread's own: stream index in its container -> index in the session.
@@ -304,6 +293,9 @@ class Recorder:
                 queued_bytes=self._queued_bytes,
                 sessions=self._sessions,
                 last_error=self._error,
+                retrying=self._retrying,
+                interruptions=self._interruptions,
+                last_interruption=self._last_interruption,
             )
 
     def stop(self, timeout_s: float = 5.0) -> bool:
@@ -358,28 +350,33 @@ class Recorder:
                 if isinstance(item, PacketCopy):
                     self._on_packet(item)
                     continue
-                self._close_segment()
-                self._drop_preroll()
-                if isinstance(item, _Begin):
-                    self._session = item
-                    with self._cond:
-                        self._sessions += 1
-                elif item.kind == "gap":
-                    self._notes.append(
-                        f"follows a gap: {item.dropped} packets refused while the disk was behind"
-                    )
-                else:
-                    self._session = None
-                    if item.kind == "stop":
-                        return
+                try:
+                    self._close_segment()
+                finally:  # a failed close still ends what the mark ends
+                    self._drop_preroll()
+                    if isinstance(item, _Begin):
+                        self._session = item
+                        with self._cond:
+                            self._sessions += 1
+                    elif item.kind == "gap":
+                        self._notes.append(
+                            f"follows a gap: {item.dropped} packets refused while the disk "
+                            "was behind"
+                        )
+                    else:
+                        self._session = None
             except Exception as exc:  # OSError: the disk failed; anything else: a bug
                 if not isinstance(exc, OSError):
                     log.exception("%s: recorder failed", self.feed_name)
-                self._fail(exc)
-                return
+                if not isinstance(exc, OSError) or stops_for_good(exc):
+                    self._fail(exc)
+                    return
+                self._interrupt(exc)
             finally:
                 with self._cond:
                     self._in_hand = None
+            if isinstance(item, _Mark) and item.kind == "stop":
+                return
 
     def _on_packet(self, p: PacketCopy) -> None:
         """The cut rule: a segment opens at a key frame of the video (any packet of a feed
@@ -434,6 +431,10 @@ class Recorder:
         opened_at = held[0].wall if held else first.wall
         if self._sequence is None:
             self.folder.mkdir(parents=True, exist_ok=True)
+            # next_sequence() reads an unlistable folder as empty; out of descriptors, that
+            # would number segments from 1 again. Fail here instead, and retry.
+            with os.scandir(self.folder):
+                pass
             self._sequence = next_sequence(self.folder)
         while True:
             path = self.folder / segment_name(opened_at, self._sequence)
@@ -466,6 +467,8 @@ class Recorder:
         self._count("written")
         if not self._writing:
             self._set_writing(True)
+        if self._retrying:
+            self._resumed()
 
     def _drop_preroll(self) -> None:
         if self._preroll:
@@ -493,6 +496,48 @@ class Recorder:
             except Exception:  # a listener's bug must not stop the recording
                 log.exception("%s: on_closed callback failed", self.feed_name)
 
+    def _interrupt(self, exc: OSError) -> None:
+        """An error that may pass: let the open segment go (a `.part` holding packets stays
+        for the recovery pass, as after a full disk), say so, and open the next segment at
+        the next key frame. The first failure of a run is a warning; its retries are counted
+        and logged at debug, so a long outage is two lines, not one per key frame."""
+        segment, self._segment = self._segment, None
+        if segment is not None:
+            segment.abandon()
+        self._drop_preroll()
+        reason = exc.strerror or repr(exc)
+        where = f" ({segment.part.name})" if segment is not None else ""
+        message = f"recording interrupted: {reason}{where}; retrying at the next key frame"
+        first = not self._retrying
+        with self._cond:
+            self._retrying = True
+            self._interruptions += 1
+            self._last_interruption = message
+            self._error = message
+            self._writing = False
+            self._publish()
+        if first:
+            self._interrupted_at = time.monotonic()
+            self._notes.append(f"follows an interruption: {reason}")
+            log.warning("%s: %s", self.feed_name, message)
+        else:
+            log.debug("%s: %s", self.feed_name, message)
+
+    def _resumed(self) -> None:
+        since = self._interrupted_at
+        lasted = time.monotonic() - since if since is not None else 0.0
+        with self._cond:
+            self._retrying = False
+            self._error = None
+            attempts = self._interruptions
+        self._interrupted_at = None
+        log.warning(
+            "%s: recording resumed after %.1f s interrupted (%d failed attempts since start)",
+            self.feed_name,
+            lasted,
+            attempts,
+        )
+
     def _fail(self, exc: BaseException) -> None:
         """Stop for good, keeping every closed segment as it is; the open one is abandoned
         (a `.part` holding packets stays for the recovery pass). Says why, once."""
@@ -500,6 +545,7 @@ class Recorder:
         with self._cond:
             self._closed = True
             self._writing = False
+            self._retrying = False
             self._queue.clear()
             self._queued_bytes = 0
             self._publish()

@@ -5,6 +5,10 @@ encoded into hashed segments in the ledger, which then verifies clean."""
 from __future__ import annotations
 
 import asyncio
+import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -19,6 +23,7 @@ from app.feeds.service import FeedService
 from app.paths import BaseDir
 from media.live.feed import Feed, FeedKind, FeedSpec
 from media.live.webrtc import WebRtcSource
+from tests.media.recording.test_recorder import encode_ts
 
 
 def feed(name: str, kind: FeedKind, url: str = "udp://127.0.0.1:9") -> Feed:
@@ -121,5 +126,103 @@ def test_a_callers_frames_are_encoded_into_the_ledger(tmp_path: Path) -> None:
         assert len(entries) >= 2
         assert ledger.verify() == []
         assert CustodyLog(db).verify() is None
+    finally:
+        db.close()
+
+
+SERVICE_CHILD = """
+import errno, json, os, resource, sys, time
+from pathlib import Path
+import av
+from app.config.recording import RecordingPolicy
+from app.evidence.recording import RecordingService
+from app.paths import BaseDir
+from media.live.feed import Feed, FeedKind, FeedSpec
+
+source, base_dir, limit = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
+resource.setrlimit(resource.RLIMIT_NOFILE, (limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+camera = Feed(FeedSpec("Roof", FeedKind.CAMERA, "udp://127.0.0.1:9"))
+service = RecordingService(BaseDir(base_dir).ensure(), lambda: [camera],
+                           policy=RecordingPolicy(segment_s=2.0))
+service.start()
+recorder = camera.packet_sink
+
+def drained():
+    deadline = time.monotonic() + 20
+    while recorder.stats().behind_s > 0 or recorder.stats().queued_bytes:
+        assert time.monotonic() < deadline, "the writer never caught up"
+        time.sleep(0.01)
+
+with av.open(source) as container:
+    streams = [*container.streams.video, *container.streams.audio, *container.streams.data]
+    packets = [p for p in container.demux(streams) if p.size]
+    third = len(packets) // 3
+    recorder.begin(streams)
+    for p in packets[:third]:
+        recorder.put(p)
+    recorder.end()
+    drained()
+    hoard = []
+    try:
+        while True:
+            hoard.append(os.open(os.devnull, os.O_RDONLY))
+    except OSError as exc:
+        assert exc.errno == errno.EMFILE, exc
+    recorder.begin(streams)
+    for p in packets[third : 2 * third]:
+        recorder.put(p)
+    drained()
+    during = service.status()
+    for fd in hoard:
+        os.close(fd)
+    for p in packets[2 * third :]:
+        recorder.put(p)
+    recorder.end()
+    drained()
+after = service.status()
+service.stop()
+print(json.dumps({"during": during, "after": after}))
+"""
+
+
+def test_status_says_a_recorder_is_retrying_and_then_recording_again(tmp_path: Path) -> None:
+    """In: a child process with a soft RLIMIT_NOFILE of 128 runs the recording service for a
+    camera whose recorder gets 4 s of the drone file (2 s segments); then the child takes
+    every descriptor left while the next 4 s arrive, then frees them for the last 4 s.
+    Out: while out of descriptors, `vigil status`'s recording entry for the feed says
+    `retrying` true, `recording` false, an `error` naming "Too many open files", and the
+    interruptions counted; the service's `errors` (recordings stopped for good) stay empty;
+    afterwards `retrying` is false, `error` null, the interruption still counted and named
+    in `last_interruption`, and the segments recorded after it are in the ledger."""
+    root = Path(__file__).resolve().parents[3]
+    drone = encode_ts(tmp_path / "drone.ts", 12.0)
+    done = subprocess.run(
+        [sys.executable, "-c", SERVICE_CHILD, str(drone), str(tmp_path / "base"), "128"],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr.decode()[-3000:]
+    report = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    during, after = report["during"]["feeds"]["Roof"], report["after"]["feeds"]["Roof"]
+    assert during["retrying"] is True
+    assert during["recording"] is False
+    assert "Too many open files" in during["error"]
+    assert during["interruptions"] >= 3
+    assert report["during"]["errors"] == []
+    assert (after["retrying"], after["error"]) == (False, None)
+    assert after["interruptions"] == during["interruptions"]
+    assert "Too many open files" in after["last_interruption"]
+    assert after["segments"] > during["segments"] >= 1
+    assert report["after"]["errors"] == []
+    db = open_database(BaseDir(tmp_path / "base").database)
+    try:
+        ledger = SegmentLedger(db, BaseDir(tmp_path / "base").recordings)
+        entries = ledger.entries("Roof")
+        assert len(entries) == after["segments"]
+        assert any("follows an interruption" in (entry.note or "") for entry in entries)
+        assert ledger.verify() == []
     finally:
         db.close()
