@@ -14,6 +14,7 @@ it needs, and leaves a REFUSED entry in the custody log (app/access/person.py).
 from __future__ import annotations
 
 import argparse
+import logging
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -180,7 +181,36 @@ def _add_evidence(
     verify.add_argument("folder", type=Path, metavar="DIR")
 
 
+def raise_open_file_limit() -> tuple[int, int] | None:
+    """Raise this process's soft open-file limit to its hard one; returns (before, after),
+    or None where there is no such limit (not POSIX). A desktop session's soft limit is
+    often 1024 while the hard one is far higher: every feed's recorder, camera connection,
+    caller's connection and the database need descriptors, and running out stops
+    recording. Said in the log at debug once logging is set up."""
+    try:
+        import resource  # POSIX only
+    except ImportError:
+        return None
+    from app.logs import note_early
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and (soft == resource.RLIM_INFINITY or soft >= hard):
+        note_early(logging.DEBUG, "open-file limit %s (already the hard limit)", soft)
+        return soft, soft
+    target = hard if hard != resource.RLIM_INFINITY else max(soft, 65536)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+    except (ValueError, OSError) as exc:  # macOS refuses more than OPEN_MAX, for one
+        note_early(
+            logging.DEBUG, "open-file limit %s; could not raise it to %s: %s", soft, target, exc
+        )
+        return soft, soft
+    note_early(logging.DEBUG, "open-file limit raised from %s to %s (the hard limit)", soft, target)
+    return soft, target
+
+
 def main(argv: Sequence[str] | None = None) -> int:
+    raise_open_file_limit()
     args_in = list(sys.argv[1:] if argv is None else argv)
     if args_in[:1] == ["_demo-sender"]:  # the demo's own sender process (app/feeds/demo.py)
         from media.demo import main as demo_main
