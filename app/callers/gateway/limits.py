@@ -7,6 +7,7 @@ no state is shared between keys, and nothing here blocks.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import time
@@ -17,6 +18,9 @@ from media.live import Location
 
 MAX_SDP_BYTES = 64 * 1024
 MAX_JSON_BYTES = 4 * 1024
+BODY_TIMEOUT_S = 10.0
+"""From asking for a body to its last byte. An offer is a few KiB, 64 at most: seconds on a
+poor mobile link. A body trickled slower than that holds a connection for nothing: 408."""
 MAX_CLOCK_AHEAD_S = 120.0
 """A fix stamped further in the future than this is refused. A phone's clock is set by the
 network and is seconds out at worst; two minutes forgives one left on manual time. More
@@ -73,6 +77,17 @@ class RateLimiter:
             for key, (tokens, at) in self._buckets.items()
             if now - at < full_after
         }
+
+
+def holder_key(token: str, device: str | None) -> tuple[str, str]:
+    """A link's rate-limit key for one browser: the token and a digest of the device cookie
+    it sent (none: ""). Only the browser holding the link has its cookie, so another device
+    sending the same link's requests (answered 410) spends its own budget, not the
+    holder's. A digest, so a long made-up cookie costs no more memory than a real one."""
+    digest = (
+        hashlib.sha256(device.encode("utf-8", "surrogatepass")).hexdigest()[:32] if device else ""
+    )
+    return token, digest
 
 
 def _reject_constant(name: str) -> Any:

@@ -1,13 +1,17 @@
 """The gateway's HTTPS endpoints (DESIGN.md lists them), on aiohttp.
 
 Each handler checks the request's shape, spends from its rate limits and hands over to
-the `CallerDesk`. Refusals become 4xx answers with a log line that names the link, never
-the token; every 410 looks the same whatever made the link unusable, and so does every
-404. The access log masks tokens too: a log file gives nobody a working link.
+the `CallerDesk`. Connections are capped per address and in all, and a request's head and
+body must arrive within seconds (connections.py): slow clients cannot take the process's
+file descriptors, which the recorder needs too. Refusals become 4xx answers with a log
+line that names the link, never the token; every 410 looks the same whatever made the link
+unusable, and so does every 404. The access log masks tokens too: a log file gives nobody
+a working link.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import re
 import ssl
@@ -17,12 +21,22 @@ from typing import Any
 from aiohttp import web
 from aiohttp.abc import AbstractAccessLogger
 
+from app.callers.gateway.connections import (
+    HEAD_TIMEOUT_S,
+    IDLE_TIMEOUT_S,
+    CappedListener,
+    CappedSite,
+    ConnectionCaps,
+    handling,
+)
 from app.callers.gateway.desk import CallerDesk
 from app.callers.gateway.limits import (
+    BODY_TIMEOUT_S,
     MAX_JSON_BYTES,
     MAX_SDP_BYTES,
     RateLimiter,
     RefusedError,
+    holder_key,
     parse_json,
 )
 from app.callers.gateway.page import CALLER_DIR, GONE_PAGE, UNKNOWN_PAGE, render_page
@@ -70,7 +84,11 @@ class MaskedAccessLogger(AbstractAccessLogger):
 class Limits:
     """Request rates the gateway allows: per address overall, and per link and endpoint.
     A phone posts its location every few seconds and sends one offer per (re)connection;
-    these leave room for that and for a reload, not for a flood."""
+    these leave room for that and for a reload, not for a flood.
+
+    A link's budget is the holder's: it is kept per link *and* device cookie, so requests
+    from a browser without the holder's cookie (which the desk answers 410) spend a budget
+    of their own, never the one the real phone's offers and fixes draw on."""
 
     def __init__(self) -> None:
         self.per_address = RateLimiter(per_s=20, burst=60)
@@ -83,15 +101,28 @@ class Limits:
 
     def take(self, request: web.Request, endpoint: str) -> None:
         self.per_address.take(request.remote)
-        self.per_endpoint[endpoint].take(request.match_info.get("token", ""))
+        device = request.cookies.get(DEVICE_COOKIE)
+        self.per_endpoint[endpoint].take(holder_key(request.match_info.get("token", ""), device))
 
 
 class Gateway:
     """The caller gateway: an aiohttp application serving one `CallerDesk`."""
 
-    def __init__(self, desk: CallerDesk) -> None:
+    def __init__(
+        self,
+        desk: CallerDesk,
+        *,
+        caps: ConnectionCaps | None = None,
+        head_timeout_s: float = HEAD_TIMEOUT_S,
+        idle_timeout_s: float = IDLE_TIMEOUT_S,
+        body_timeout_s: float = BODY_TIMEOUT_S,
+    ) -> None:
         self.desk = desk
         self.limits = Limits()
+        self.caps = caps or ConnectionCaps()
+        self.head_timeout_s = head_timeout_s
+        self.idle_timeout_s = idle_timeout_s
+        self.body_timeout_s = body_timeout_s
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         """The port listened on, once started (the configured one, or the one picked)."""
@@ -108,15 +139,41 @@ class Gateway:
         return app
 
     async def start(self, host: str, port: int, ssl_context: ssl.SSLContext) -> None:
+        listener = CappedListener.bound(host, port, self.caps)  # OSError: the port is taken
         self._runner = web.AppRunner(
-            self.application(), access_log_class=MaskedAccessLogger, handle_signals=False
+            self.application(),
+            access_log_class=MaskedAccessLogger,
+            handle_signals=False,
+            # Backstops behind the Watched deadlines: aiohttp's own idle close, and how
+            # long an unread body is drained after its answer (10 s by default).
+            keepalive_timeout=self.idle_timeout_s + self.head_timeout_s,
+            lingering_time=1.0,
         )
         await self._runner.setup()
-        site = web.TCPSite(self._runner, host, port, ssl_context=ssl_context)
-        await site.start()
-        addresses = self._runner.addresses
-        self.port = int(addresses[0][1]) if addresses else port
-        log.info("caller gateway listening on https://%s:%s", host, self.port)
+        site = CappedSite(
+            self._runner,
+            listener,
+            ssl_context=ssl_context,
+            head_timeout_s=self.head_timeout_s,
+            idle_timeout_s=self.idle_timeout_s,
+        )
+        try:
+            await site.start()
+        except BaseException:
+            listener.close()
+            raise
+        self.port = int(listener.getsockname()[1])
+        log.info(
+            "caller gateway listening on https://%s:%s (at most %d connections, %d per address)",
+            host,
+            self.port,
+            self.caps.total,
+            self.caps.per_address,
+        )
+
+    def connections(self) -> dict[str, Any]:
+        """Open and refused connections, and the caps, for `vigil status`."""
+        return self.caps.status()
 
     async def close(self) -> None:
         if self._runner is not None:
@@ -127,6 +184,12 @@ class Gateway:
 
     @web.middleware
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        with handling(request):
+            response = await self._answer(request, handler)
+        response.headers.update(SECURITY_HEADERS)
+        return response
+
+    async def _answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             response = await handler(request)
         except RefusedError as exc:
@@ -137,6 +200,8 @@ class Gateway:
             response = web.json_response({"error": exc.reason}, status=exc.status)
             if exc.retry_after_s is not None:
                 response.headers["Retry-After"] = str(max(1, round(exc.retry_after_s)))
+            if exc.status == 408:  # the rest of the body may never come: do not wait for it
+                response.force_close()
         except LinkError as exc:
             self._log_refusal(request, exc.status, exc.reason, exc.link_id)
             response = self._link_error(request, exc)
@@ -149,7 +214,6 @@ class Gateway:
         except Exception:  # a bug: the caller gets a plain 500, the log gets the detail
             log.exception("gateway failed on %s %s", request.method, mask_token(request.path))
             response = web.json_response({"error": "internal error"}, status=500)
-        response.headers.update(SECURITY_HEADERS)
         return response
 
     @staticmethod
@@ -216,11 +280,15 @@ class Gateway:
             raise RefusedError(415, f"expected application/json, not {request.content_type}")
         return parse_json(await self._body(request, MAX_JSON_BYTES))
 
-    @staticmethod
-    async def _body(request: web.Request, limit: int) -> bytes:
+    async def _body(self, request: web.Request, limit: int) -> bytes:
+        """The whole body, at most `limit` bytes, within `body_timeout_s` of asking (408)."""
         if request.content_length is not None and request.content_length > limit:
             raise RefusedError(413, f"body of {request.content_length} bytes; at most {limit}")
-        body = await request.read()
+        try:
+            async with asyncio.timeout(self.body_timeout_s):
+                body = await request.read()
+        except TimeoutError:
+            raise RefusedError(408, f"body not received within {self.body_timeout_s:g} s") from None
         if len(body) > limit:
             raise RefusedError(413, f"body of {len(body)} bytes; at most {limit}")
         return body

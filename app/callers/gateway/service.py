@@ -92,6 +92,7 @@ class GatewayService:
             "public_url": self.settings.public_url,
             "certificate_sha256": self.certificate.sha256 if self.certificate else None,
             "error": self.error,
+            "connections": self.gateway.connections(),
             "links": [link.public() for link in self.desk.links.all(active_only=True)],
         }
 

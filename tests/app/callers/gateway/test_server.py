@@ -152,14 +152,17 @@ def assert_security_headers(reply: Reply) -> None:
 
 class Phone:
     """One browser: its own cookie jar, trusting the gateway's certificate, its requests
-    coming from `address` (a loopback address)."""
+    coming from `address` (a loopback address), over at most six connections at once as
+    browsers do (the gateway caps connections per address)."""
 
     def __init__(self, running: Running, address: str) -> None:
         self._running = running
         self.session = aiohttp.ClientSession(
             base_url=running.url,
             cookie_jar=aiohttp.CookieJar(unsafe=True),
-            connector=aiohttp.TCPConnector(ssl=running.trust, local_addr=(address, 0)),
+            connector=aiohttp.TCPConnector(
+                ssl=running.trust, local_addr=(address, 0), limit_per_host=6
+            ),
         )
 
     async def request(
