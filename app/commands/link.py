@@ -4,6 +4,10 @@ Links live in the instance's database, which the running gateway reads on every 
 so a link made or revoked here works (or stops working) at once, wall running or not.
 Every action needs the INVITE_CALLERS permission (app/access/roles.py), listing too, since the
 list names callers and their numbers; without it the command exits 4 (app/access/person.py).
+
+`create` needs a `[gateway]` in the config, exit 2 without one: the link's address comes
+from it and only an instance with one (`vigil run`, `vigil gateway`) serves the caller's
+page, so a link made without it would be texted to a caller and lead nowhere.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from app.callers import LinkBook, LinkError, SmsError, make_link, validate_e164
 from app.callers.gateway.service import text_link
 from app.config import GatewaySettings, SmsSettings
 from app.database import open_database
-from app.paths import BaseDir
+from app.paths import BaseDir, default_config_file
+
+EXIT_CONFIG = 2
 
 
 def link_command(args: argparse.Namespace) -> int:
@@ -35,7 +41,20 @@ def link_command(args: argparse.Namespace) -> int:
     )
     settings = config.gateway if config and config.gateway else GatewaySettings()
     if args.link_command == "create":
-        return _create(args, base, settings, config.sms if config else SmsSettings())
+        if config is None or config.gateway is None:
+            what = (
+                f"{config.path or 'the config'} has no [gateway]"
+                if config is not None
+                else f"there is no config file ({default_config_file()}), so no [gateway]"
+            )
+            print(
+                f"vigil: no link made: {what}; nothing would serve the link, and the caller's "
+                "phone would find no page. Add [gateway] with listen and public_url, run vigil "
+                "run or vigil gateway with that config, and give it here with --config",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
+        return _create(args, base, settings, config.sms)
     links = LinkBook(open_database(base.database))
     if args.link_command == "list":
         found = links.all(active_only=not args.all)

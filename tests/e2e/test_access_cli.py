@@ -82,7 +82,11 @@ COMMANDS: list[tuple[str, Permission, list[str]]] = [
     ("evidence lock", Permission.LOCK, ["evidence", "lock", "CLIP", "--reason", "case 7"]),
     ("evidence export", Permission.EXPORT, ["evidence", "export", "CLIP", "--out", "OUT"]),
     ("audit verify", Permission.REVIEW, ["audit", "verify"]),
-    ("link create", Permission.INVITE_CALLERS, ["link", "create", "--name", "Ann Caller"]),
+    (
+        "link create",
+        Permission.INVITE_CALLERS,
+        ["link", "create", "--name", "Ann Caller", "--config", "GATEWAY"],
+    ),
     ("link list", Permission.INVITE_CALLERS, ["link", "list"]),
     ("users list", Permission.MANAGE_USERS, ["users", "list"]),
     ("users add", Permission.MANAGE_USERS, ["users", "add", "NEW", "--role", "operator"]),
@@ -105,7 +109,14 @@ def test_each_command_is_allowed_exactly_to_the_roles_holding_its_permission(
     request and "command line"."""
     name, permission, argv = command
     base = bases[role]
-    swaps = {"CLIP": clip_id(base), "OUT": str(tmp_path / "bundle"), "NEW": f"new-{role}"}
+    gateway = tmp_path / "gateway.toml"
+    gateway.write_text('[gateway]\npublic_url = "https://vigil.example:8443"\n')
+    swaps = {
+        "CLIP": clip_id(base),
+        "OUT": str(tmp_path / "bundle"),
+        "NEW": f"new-{role}",
+        "GATEWAY": str(gateway),
+    }
     before = len(refusals(base))
 
     result = vigil(*[swaps.get(a, a) for a in argv], "--base-dir", base)
