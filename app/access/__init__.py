@@ -2,7 +2,7 @@
 and idle lock, body cams' stated reasons, the viewing log, and the control socket's role checks."""
 
 from app.access.accounts import AccountBook, AccountError, LastAdminError, UnknownAccountError
-from app.access.bodycam import ReasonError, stated_reason
+from app.access.bodycam import REASON_KEYS, ReasonError, reasons_text, stated_reason
 from app.access.control_desk import Command, ControlDesk
 from app.access.person import (
     EXIT_NOT_PERMITTED,
@@ -19,6 +19,7 @@ from app.access.viewing import Viewing, ViewingLog
 
 __all__ = [
     "EXIT_NOT_PERMITTED",
+    "REASON_KEYS",
     "AccountBook",
     "AccountError",
     "Command",
@@ -35,6 +36,7 @@ __all__ = [
     "Viewing",
     "ViewingLog",
     "check_command",
+    "reasons_text",
     "require",
     "stated_reason",
     "who_is_here",

@@ -28,6 +28,19 @@ REASONS: tuple[str, ...] = (
 )
 """Offered as radio buttons, so each is short; Other last, as people look for it there."""
 
+REASON_KEYS: dict[str, str] = {
+    "safety": REASONS[0],
+    "support": REASONS[1],
+    "command": REASONS[2],
+    "missing": REASONS[3],
+    "search": REASONS[4],
+    "public-order": REASONS[5],
+    "other": OTHER,
+}
+"""A short name for each reason, for a terminal (`vigil wall open … --reason safety`), where
+typing "Officer safety: threat or assault" exactly is a chore. The full text is what the
+custody log and the tile get, whichever was typed."""
+
 MAX_DETAIL_CHARS = 500
 MIN_OTHER_DETAIL_CHARS = 5
 """Letters or digits an Other reason needs: "n/a" or "..." is not a reason."""
@@ -74,11 +87,34 @@ class ViewingReason:
         return f"{words} · {self.incident}"
 
 
+def reason_named(text: str) -> str | None:
+    """The listed reason `text` names, by its full text or its short name (REASON_KEYS), in
+    any case and spacing ("Other" is Other). None when it names none."""
+    words = " ".join(text.split()).casefold()
+    for key, reason in REASON_KEYS.items():
+        if words in (key, reason.casefold()):
+            return reason
+    return None
+
+
+def reasons_text() -> str:
+    """Every reason with its short name, for an error message or `--help`. Other is said
+    without the dialog's "(say why below)": the words may come from anywhere."""
+    return "; ".join(
+        f"{key} = {'Other, saying why' if reason == OTHER else reason}"
+        for key, reason in REASON_KEYS.items()
+    )
+
+
 def stated_reason(reason: str, detail: str, incident: str) -> ViewingReason:
-    """The statement checked and stripped, or ReasonError naming the first field at fault."""
-    reason, detail, incident = reason.strip(), detail.strip(), incident.strip()
-    if reason not in REASONS:
-        raise ReasonError("reason", "Choose one of the reasons listed.")
+    """The statement checked and stripped, or ReasonError naming the first field at fault.
+    The reason may be given by its short name; the ViewingReason holds its full text. A
+    reason not listed is refused with the list, since a terminal shows none."""
+    named = reason_named(reason)
+    detail, incident = detail.strip(), incident.strip()
+    if named is None:
+        raise ReasonError("reason", f"Choose one of the reasons listed: {reasons_text()}.")
+    reason = named
     if len(detail) > MAX_DETAIL_CHARS:
         raise ReasonError(
             "detail",

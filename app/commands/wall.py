@@ -12,8 +12,10 @@ Each action sends one request:
 - `vigil wall save NAME`: `{"cmd": "wall-save", "name"}` (the wall as it is, as a preset)
 - `vigil wall layout LAYOUT [--screen N]`: `{"cmd": "wall-layout", "layout", "screen"}`
 - `vigil wall send FEED --screen N`: `{"cmd": "wall-send", "feed", "screen"}`
-- `vigil wall open FEED --reason TEXT --incident REF [--detail TEXT]`:
-  `{"cmd": "bodycam-open", "feed", "reason", "detail", "incident"}`
+- `vigil wall open FEED --reason REASON --incident REF [--detail TEXT]`:
+  `{"cmd": "bodycam-open", "feed", "reason", "detail", "incident"}`; the reason as typed, a
+  short name (app/access/bodycam.py's REASON_KEYS) or the full text, which the instance
+  checks and answers, when it is none of them, with the list (the help lists it too)
 - `vigil wall close FEED`: `{"cmd": "bodycam-close", "feed"}`
 
 Screens are numbered from 1, as the supervisor counts them. `{"cmd": "wall"}` is answered
@@ -33,7 +35,7 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from app.access import EXIT_NOT_PERMITTED
+from app.access import EXIT_NOT_PERMITTED, REASON_KEYS, reasons_text
 from app.control import request
 from app.paths import BaseDir
 
@@ -77,17 +79,24 @@ def add_wall_parser(
         "--screen", type=_screen, required=True, metavar="N", help="which screen, from 1"
     )
     bodycam = actions.add_parser(
-        "open", parents=[common], help="open a body cam on the wall, for a stated reason"
+        "open",
+        parents=[common],
+        help="open a body cam on the wall, for a stated reason",
+        description="Open a body cam on the wall for a stated reason, logged in the custody "
+        "log. The reasons, by short name or in full (any case): " + reasons_text() + ". "
+        "Other needs --detail saying why.",
     )
     bodycam.add_argument("feed", metavar="FEED", help="the body cam's feed name")
     bodycam.add_argument(
         "--reason",
         required=True,
-        metavar="TEXT",
-        help="why: one of the reasons the wall's dialog offers (the instance names them)",
+        metavar="REASON",
+        help="why: " + " | ".join(REASON_KEYS) + ", or a reason's full text (listed above)",
     )
     bodycam.add_argument("--incident", required=True, metavar="REF", help="the incident it serves")
-    bodycam.add_argument("--detail", default="", metavar="TEXT", help="more words on why")
+    bodycam.add_argument(
+        "--detail", default="", metavar="TEXT", help="more words on why (needed with other)"
+    )
     close = actions.add_parser("close", parents=[common], help="close a body cam on the wall")
     close.add_argument("feed", metavar="FEED", help="the body cam's feed name")
 
@@ -144,7 +153,10 @@ def wall_command(args: argparse.Namespace) -> int:
         print(f"vigil: refused: {answer.get('error', 'not permitted')}", file=sys.stderr)
         return EXIT_NOT_PERMITTED
     if "error" in answer:
-        print(f"vigil: {answer['error']}", file=sys.stderr)
+        error = str(answer["error"])
+        if args.wall_command == "open" and error.startswith("detail:"):
+            error += " (give it with --detail TEXT)"  # the words are the dialog's
+        print(f"vigil: {error}", file=sys.stderr)
         return EXIT_FAILED
     if args.wall_command == "show":
         if args.json:

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from app.access.bodycam import OTHER, REASONS, ReasonError, ViewingReason, stated_reason
+from app.access.bodycam import (
+    OTHER,
+    REASON_KEYS,
+    REASONS,
+    ReasonError,
+    ViewingReason,
+    stated_reason,
+)
 
 SAFETY = "Officer safety: threat or assault"
 
@@ -185,3 +192,26 @@ def test_the_chip_cuts_a_long_other_detail_to_40_characters() -> None:
     assert incident == "INC-9"
     assert len(words) <= 40
     assert words == "Armed suspect reported near the school…"
+
+
+def test_short_names_and_any_case_name_the_full_reason() -> None:
+    """In: each short name in REASON_KEYS, in upper case; a full text in lower case with
+    doubled spaces; "Other" with words. Out: each accepted with the full listed text as its
+    reason (what the log and tile get); the short names cover every reason exactly once."""
+    assert sorted(REASON_KEYS.values()) == sorted(REASONS)
+    for key, reason in REASON_KEYS.items():
+        detail = "asked by the dog handler" if reason == OTHER else ""
+        assert stated_reason(key.upper(), detail, "INC-1").reason == reason
+    assert stated_reason("officer  asked for SUPPORT", "", "INC-1").reason == (
+        "Officer asked for support"
+    )
+    assert stated_reason("Other", "asked by the dog handler", "INC-1").reason == OTHER
+
+
+def test_an_unknown_reason_lists_what_to_type() -> None:
+    """In: "Curiosity". Out: the ReasonError names every short name with its reason, so a
+    terminal, which shows no list, can be answered."""
+    message = str(refused("Curiosity", "", "INC-1"))
+    assert message.startswith("Choose one of the reasons listed: safety = Officer safety")
+    for key in REASON_KEYS:
+        assert f"{key} = " in message

@@ -239,3 +239,18 @@ def test_the_real_vigil_program_is_refused_as_its_own_user(wall: Wall) -> None:
     assert "the open_bodycams permission" in result.stderr
     entry = refusals(wall.base)[-1]
     assert (entry["actor"], entry["subject"], entry["via"]) == (ME, "BWV-4521", "control socket")
+
+
+def test_wall_open_help_lists_every_reason_and_its_short_name() -> None:
+    """In: the real `vigil wall open --help`. Out: exit 0; the help names each reason's
+    short name (safety, support, command, missing, search, public-order, other) with its
+    full text, and says Other needs --detail."""
+    from app.access.bodycam import OTHER, REASON_KEYS
+
+    result = vigil("wall", "open", "--help")
+
+    assert result.returncode == 0, result.stderr
+    text = " ".join(result.stdout.split())
+    for key, reason in REASON_KEYS.items():
+        assert f"{key} = {reason if reason != OTHER else 'Other'}" in text
+    assert "Other needs --detail" in text
