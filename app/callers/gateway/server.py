@@ -289,6 +289,8 @@ class Gateway:
                 body = await request.read()
         except TimeoutError:
             raise RefusedError(408, f"body not received within {self.body_timeout_s:g} s") from None
+        except ConnectionResetError:  # the client went away mid-body: no bug, no traceback
+            raise RefusedError(400, "the connection closed before the body was whole") from None
         if len(body) > limit:
             raise RefusedError(413, f"body of {len(body)} bytes; at most {limit}")
         return body

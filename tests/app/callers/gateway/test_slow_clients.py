@@ -12,8 +12,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import os
 import secrets
 import ssl
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -29,6 +33,7 @@ from app.config import GatewaySettings
 from app.database import open_database
 from app.feeds.service import FeedService
 from app.tls import server_ssl_context
+from tests.media.recording.test_recorder import encode_ts
 from tests.servers import LOOPBACK, free_port
 
 pytestmark = pytest.mark.network
@@ -241,3 +246,129 @@ def test_addresses_are_counted_by_whom_they_belong_to() -> None:
     assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
     assert address_key("fe80::1%eth0") == "fe80::/64"
     assert [total_for_open_files(n) for n in (1024, 256, 100_000, None)] == [256, 64, 1024, 1024]
+
+
+STARVED_CHILD = """
+import asyncio, json, resource, sys, threading, time
+from pathlib import Path
+import av
+from app.callers.gateway.desk import CallerDesk
+from app.callers.gateway.server import Gateway
+from app.config import GatewaySettings
+from app.database import open_database
+from app.feeds.service import FeedService
+from app.tls import server_ssl_context
+from media.recording.recorder import Recorder
+
+folder, drone, port, limit = Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+resource.setrlimit(resource.RLIMIT_NOFILE, (limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+recorder = Recorder(folder / "rec", "DRONE", segment_s=2.0)
+stop = threading.Event()
+
+def record():  # the drone file, looped at 4x real time, as a live feed's packets
+    container = av.open(drone)  # open while its packets are in use
+    streams = [*container.streams.video, *container.streams.audio, *container.streams.data]
+    packets = [p for p in container.demux(streams) if p.size]
+    recorder.begin(streams)
+    shift = 0
+    while not stop.is_set():
+        for p in packets:
+            if stop.is_set():
+                break
+            step = round(12 / p.time_base) if shift else 0
+            p.pts += step
+            p.dts += step
+            recorder.put(p)
+            time.sleep(0.25 / 30)
+        shift += 1
+
+async def main():
+    db = open_database(folder / "vigil.db")
+    settings = GatewaySettings(host="127.0.0.1", port=port, public_url=f"https://127.0.0.1:{port}")
+    desk = CallerDesk(db, settings, FeedService())
+    context, info = server_ssl_context(folder / "certs", ["127.0.0.1"])
+    gateway = Gateway(desk)
+    await gateway.start("127.0.0.1", port, context)
+    thread = threading.Thread(target=record, daemon=True)
+    thread.start()
+    print("READY", info.path, flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    stop.set(); thread.join()
+    recorder.end(); recorder.stop()
+    s = recorder.stats()
+    print(json.dumps({"connections": gateway.connections(), "segments": s.segments_closed,
+                      "interruptions": s.interruptions, "error": s.last_error}), flush=True)
+    await gateway.close()
+
+asyncio.run(main())
+"""
+
+
+def test_a_thousand_slow_connections_leave_recording_alone(short_tmp: Path) -> None:
+    """In: a child process with a soft open-file limit of 256 runs the real gateway with its
+    default caps (32 per address; a quarter of 256, 64, in all) and a recorder taking a
+    drone's packets at 4x real time; 1,000 TLS clients from 127.0.0.2 connect and send a
+    WHIP offer's head and a few bytes of its 60,000-byte body, then a phone from 127.0.0.1
+    asks for the caller script.
+    Out: at most 32 of the slow clients get in (the rest are closed at once), the gateway
+    never has more than 64 open; the phone gets 200; the recorder is never interrupted
+    (no "Too many open files") and closes segments; the child's log (stderr: warnings)
+    holds no traceback (clients vanishing mid-body are refusals, not bugs)."""
+    root = Path(__file__).resolve().parents[4]
+    drone = encode_ts(short_tmp / "drone.ts", 12.0)
+    port = free_port()
+    stderr = (short_tmp / "stderr.txt").open("wb")  # a file: a full pipe would block it
+    child = subprocess.Popen(
+        [sys.executable, "-c", STARVED_CHILD, str(short_tmp), str(drone), str(port), "256"],
+        cwd=root,
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+    )
+    try:
+        assert child.stdout is not None
+        assert child.stdin is not None
+        ready = child.stdout.readline().decode().split()
+        assert ready[:1] == ["READY"], ready
+        trust = ssl.create_default_context(cafile=ready[1])
+        served = Served(None, port, trust)  # type: ignore[arg-type]
+
+        async def attack() -> tuple[int, bytes]:
+            clients = []
+            for _ in range(1000):
+                client = await SlowClient.connect(served, HOSTILE)
+                if client is not None:
+                    await client.send(slow_offer())
+                    clients.append(client)
+            phone = await SlowClient.connect(served, LOOPBACK)
+            assert phone is not None, (len(clients), child.poll())
+            await phone.send(
+                f"GET /caller/caller.js HTTP/1.1\r\nHost: {LOOPBACK}\r\n"
+                "Connection: close\r\n\r\n".encode()
+            )
+            data, _ = await phone.answer(10)
+            for client in clients:
+                client.close()
+            return len(clients), data
+
+        admitted, answer = asyncio.run(attack())
+        child.stdin.write(b"report\n")
+        child.stdin.flush()
+        report = json.loads(child.stdout.readline())
+    finally:
+        try:
+            child.wait(20)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+        stderr.close()
+    log = (short_tmp / "stderr.txt").read_text()
+    assert admitted <= 32
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert report["connections"]["at_most"] == 64
+    assert report["connections"]["most_open"] <= 64
+    assert report["connections"]["refused"] >= 1000 - 32
+    assert (report["interruptions"], report["error"]) == (0, None)
+    assert report["segments"] >= 1
+    assert "Traceback" not in log
