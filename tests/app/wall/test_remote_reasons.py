@@ -8,6 +8,7 @@ what to type."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -42,10 +43,17 @@ def supervisor_wall(
 
 def vigil_wall(wall: RemoteWall, *argv: str) -> int:
     """`vigil wall ARGV` on the wall's base dir, from a worker thread while the GUI thread
-    serves the request."""
+    serves the request. The collector is held off meanwhile: a collection the worker set
+    off would destroy the wall's discarded Qt objects on the wrong thread (in Vigil the
+    command is another process, so this is the test's own arrangement)."""
     args = ["wall", *argv, "--base-dir", str(wall.base.root)]
-    future = wall.loop.run_in_executor(None, main, args)
-    return int(wall.loop.run_until_complete(asyncio.wait_for(future, 20)))
+    gc.collect()
+    gc.disable()
+    try:
+        future = wall.loop.run_in_executor(None, main, args)
+        return int(wall.loop.run_until_complete(asyncio.wait_for(future, 20)))
+    finally:
+        gc.enable()
 
 
 def test_a_reason_not_listed_is_refused_with_the_list(
