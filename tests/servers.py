@@ -628,3 +628,57 @@ class SecretService:
             if process is not None:
                 process.stop()
         self._keyring = self._bus = None
+
+
+# -- SRT (ffmpeg's own libsrt output) ---------------------------------------------------
+
+
+def udp_bound(port: int) -> bool:
+    """Whether a socket is bound to UDP 127.0.0.1:port, read from /proc (an SRT listener
+    must be up before a caller is started, or the caller gives up)."""
+    wanted = f"0100007F:{port:04X}"
+    with open("/proc/net/udp", encoding="ascii") as table:
+        next(table)
+        return any(line.split()[1] == wanted for line in table)
+
+
+class SrtSender:
+    """ffmpeg sending the live encode as MPEG-TS over SRT (Debian's ffmpeg has libsrt), as a
+    drone or encoder does: `mode="listener"` waits on 127.0.0.1:port for Vigil to call it,
+    `mode="caller"` calls Vigil's listener on that port. `kill()` is the sender dying
+    (SIGKILL, nothing said to the peer); `start()` again brings it back on the same port."""
+
+    def __init__(self, port: int, mode: str, passphrase: str | None = None) -> None:
+        self.port, self.mode, self.passphrase = port, mode, passphrase
+        self._process: Process | None = None
+
+    @property
+    def url(self) -> str:
+        url = f"srt://{LOOPBACK}:{self.port}?mode={self.mode}&pkt_size=1316"
+        return url + (f"&passphrase={self.passphrase}" if self.passphrase else "")
+
+    def start(self, timeout_s: float = 10.0) -> SrtSender:
+        process = Process([*FFMPEG_TESTSRC, "-f", "mpegts", self.url])
+        self._process = process
+        if self.mode == "listener":
+            wait_for(lambda: udp_bound(self.port) or not process.alive(), timeout_s, "SRT listen")
+            if not process.alive():
+                raise process.fail("ffmpeg did not start as an SRT listener")
+        return self
+
+    def alive(self) -> bool:
+        return self._process is not None and self._process.alive()
+
+    def stderr_text(self) -> str:
+        return self._process.stderr_text() if self._process is not None else ""
+
+    def kill(self) -> None:
+        if self._process is not None:
+            self._process.proc.kill()
+            self._process.stop()
+            self._process = None
+
+    def stop(self) -> None:
+        # ffmpeg may hang on SIGTERM in an SRT write; Process.stop kills it after 3 s, so
+        # go straight to SIGKILL: a test sender has nothing to finish.
+        self.kill()

@@ -34,7 +34,7 @@ from app.config.room import (
 )
 from app.config.sms import SmsSettings, SmsSettingsError, parse_sms_settings
 from app.paths import default_config_file
-from media.live import FeedKind, FeedSpec, RtspTransport
+from media.live import FeedKind, FeedSpec, RtspTransport, is_srt, srt_url_problem
 from widgets.layout import LayoutError
 from widgets.layout import check as check_layout
 
@@ -267,6 +267,13 @@ def parse(text: str, path: Path | None = None) -> Config:
                 "feeds",
                 index,
             )
+        # Only the URL's shape: whether srt-live-transmit is installed matters on the machine
+        # that pulls the feed, and is checked where its source is made (app/feeds/service.py).
+        srt_problem = srt_url_problem(url.strip()) if is_srt(url.strip()) else None
+        if srt_problem is not None:
+            if "passphrase" in srt_problem:
+                srt_problem += f": keyring set {SECRET_SERVICE} {secret_user(name)}"
+            fail("url", srt_problem, "feeds", index)
         transport = item.get("rtsp_transport", "tcp")
         if transport not in ("tcp", "udp"):
             fail("rtsp_transport", 'expected "tcp" or "udp"', "feeds", index)

@@ -2,6 +2,12 @@
 
 `FeedService` owns the sources (decode threads, WebRTC receivers); the window only reads
 the `Feed` models, and hears through `added` and `removed` when the set changes.
+
+An srt:// feed is refused here, not in the config check, while srt-live-transmit is not
+installed: the config file is shared by `vigil run`, `vigil server`, desks and every command,
+and must read the same on each, but only the machine that pulls the feed needs the tool.
+The refusal costs that one feed (FAILED, with the reason on its tile, in `vigil status` and
+in the log), never the wall: the other feeds still come up.
 """
 
 from __future__ import annotations
@@ -11,17 +17,45 @@ import logging
 from collections.abc import Callable, Iterable
 from typing import Protocol
 
+import keyring
+import keyring.errors
+
+from app.config import SECRET_SERVICE, secret_user
 from app.credentials import feed_password
-from media.live import Feed, FeedSource, FeedSpec
+from media.live import Connection, Feed, FeedSource, FeedSpec, FeedState, is_srt, srt_missing
 
 log = logging.getLogger(__name__)
 
 
 def with_password(spec: FeedSpec) -> FeedSpec:
-    """The configured feed, with its password from the keyring when it has a username."""
+    """The configured feed, with its password from the keyring when it has a username, or
+    its SRT passphrase (the same keyring entry) when it is an srt:// feed."""
+    if is_srt(spec.url):
+        return dataclasses.replace(spec, password=srt_passphrase(spec.name))
     if not spec.username:
         return spec
     return dataclasses.replace(spec, password=feed_password(spec.name))
+
+
+def srt_passphrase(feed_name: str) -> str | None:
+    """The SRT feed's passphrase, or None for an unencrypted one. Asked quietly: many SRT
+    links have no passphrase, and one that needs it says so on the tile when refused."""
+    try:
+        secret: str | None = keyring.get_password(SECRET_SERVICE, secret_user(feed_name))
+    except keyring.errors.KeyringError as exc:
+        log.error("feed %s: the keyring could not be read (%s)", feed_name, type(exc).__name__)
+        return None
+    return secret
+
+
+class _Refused:
+    """The source of a feed this machine cannot pull: it never starts."""
+
+    def start(self) -> None:
+        pass
+
+    def stop(self, timeout_s: float = 0) -> None:
+        pass
 
 
 class Source(Protocol):
@@ -41,6 +75,12 @@ class FeedService:
         for number, spec in enumerate(specs, start=1):
             feed = Feed(spec, feed_id=f"feed-{number}")
             self.feeds.append(feed)
+            refused = srt_missing() if is_srt(spec.url) else None
+            if refused is not None:
+                log.error("feed %s refused: %s", spec.name, refused)
+                feed.set_connection(Connection(FeedState.FAILED, refused))
+                self._sources[feed] = _Refused()
+                continue
             self._sources[feed] = FeedSource(feed)
 
     def start(self) -> None:

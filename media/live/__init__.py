@@ -1,5 +1,6 @@
 """Live feeds: the Feed model, sources opened with PyAV or received by WebRTC, each on its own
-thread, the latest-frame slot, pictures converted at tile size, sound levels, statistics."""
+thread, the latest-frame slot, pictures converted at tile size, sound levels, statistics,
+and SRT read through a supervised srt-live-transmit."""
 
 from media.live.audio import PCM_CHANNELS, PCM_RATE, SILENCE_DB
 from media.live.feed import (
@@ -15,6 +16,7 @@ from media.live.feed import (
 from media.live.picture_out import fit_size, scaler_for
 from media.live.slot import Picture
 from media.live.source import FeedSource
+from media.live.srt_relay import is_srt, srt_missing, srt_url_problem
 
 __all__ = [
     "PCM_CHANNELS",
@@ -31,5 +33,8 @@ __all__ = [
     "Picture",
     "RtspTransport",
     "fit_size",
+    "is_srt",
     "scaler_for",
+    "srt_missing",
+    "srt_url_problem",
 ]

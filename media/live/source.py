@@ -24,6 +24,7 @@ from av.codec.context import Flags
 from media.live.backoff import Backoff
 from media.live.feed import Connection, Decoding, Feed, FeedState, Location, PacketSink
 from media.live.picture_out import PictureOut
+from media.live.srt_relay import SrtRelay, is_srt
 from media.telemetry import DroneTelemetry, KlvReader
 
 log = logging.getLogger(__name__)
@@ -118,14 +119,28 @@ class FeedSource:
         """The recorder begun on this connection's streams, if any."""
         self._resume_at_key = False
         """A video packet was left undecoded, so decoding may start again only at a key frame."""
+        self.relay: SrtRelay | None = None
+        """srt:// is read through srt-live-transmit (the PyAV wheel has no libsrt): its
+        MPEG-TS arrives on a loopback UDP port, read like any udp:// feed."""
+        if is_srt(feed.spec.url):
+            self.relay = SrtRelay(
+                feed.spec.url, feed.spec.password, name=feed.name, backoff=Backoff()
+            )
 
     def start(self) -> None:
+        if self.relay is not None:
+            if self.relay.fatal is not None:
+                self._fail(self.relay.fatal)
+                return
+            self.relay.start()
         self._thread.start()
 
     def stop(self, timeout_s: float = 1.0) -> None:
         """Ask the thread to end and wait a little. A read blocked in FFmpeg ends at its
         timeout; the thread is a daemon, so it never holds up the program's exit."""
         self._stop.set()
+        if self.relay is not None:
+            self.relay.stop(timeout_s)
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout_s)
 
@@ -168,6 +183,8 @@ class FeedSource:
                 error = describe_error(exc)
             if self._stop.is_set():
                 break
+            if self.relay is not None:
+                error = self.relay.explain(error)
             delay = self._backoff.next_delay()
             log.info("feed %s: %s; retrying in %.1f s", spec.name, error, delay)
             self.feed.set_connection(
@@ -182,10 +199,13 @@ class FeedSource:
 
     def _session(self) -> None:
         spec = self.feed.spec
-        url = with_credentials(spec.url, spec.username, spec.password)
+        if self.relay is not None:
+            url = self.relay.local_url
+        else:
+            url = with_credentials(spec.url, spec.username, spec.password)
         container = av.open(
             url,
-            options=open_options(spec.url, spec.rtsp_transport.value),
+            options=open_options(url, spec.rtsp_transport.value),
             timeout=(self._open_timeout, self._read_timeout),
         )
         try:
