@@ -36,11 +36,11 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 
-.apt-run.stamp:
+.apt-run.stamp: Makefile
 	$(call apt_install,$(APT_RUN))
 	@touch $@
 
-.apt-test.stamp:
+.apt-test.stamp: Makefile
 	$(call apt_install,$(APT_TEST))
 	@touch $@
 
