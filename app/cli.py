@@ -4,8 +4,9 @@
 display; `vigil status` asks the running instance for its feeds; `vigil link` makes, lists
 and revokes caller links; `vigil gateway` runs the caller gateway alone; `vigil audit verify`
 checks the custody log and the evidence ledger; `vigil evidence` tags, lists, locks,
-exports and verifies clips; `vigil users` adds, lists and disables accounts; `vigil wall`
-drives the running instance's wall (presets, layouts, which feed on which screen, body cams).
+exports and verifies clips; `vigil users` adds, lists, disables and changes the role of
+accounts; `vigil wall` drives the running instance's wall (presets, layouts, which feed on
+which screen, body cams); `vigil server` runs a control room's server (app/room/).
 
 A command the person's role does not allow (app/access/roles.py) exits 4, naming the permission
 it needs, and leaves a REFUSED entry in the custody log (app/access/person.py).
@@ -23,7 +24,7 @@ from app.access import EXIT_NOT_PERMITTED, NotPermittedError
 from app.commands.users import add_users_parser, users_command
 from app.commands.wall import add_wall_parser, default_action, wall_command
 from app.config import ConfigError
-from app.control import NoInstanceError
+from app.control import InstanceRunningError, NoInstanceError
 from app.paths import BaseDir, BaseDirError
 
 EXIT_CONFIG = 2
@@ -230,6 +231,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except NotPermittedError as exc:
         print(f"vigil: refused: {exc}", file=sys.stderr)
         return EXIT_NOT_PERMITTED
+    except InstanceRunningError as exc:
+        # vigil run, snapshot, gateway and server alike: one instance per base dir.
+        print(f"vigil: {exc}", file=sys.stderr)
+        return EXIT_FAILED
     except NoInstanceError:
         # Every command that talks to the running instance says this alike.
         base = BaseDir.resolve(args.base_dir)

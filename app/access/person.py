@@ -85,11 +85,9 @@ class Person:
             # The first admin ends setup mode, and an admin may not watch the wall: advice
             # that named only the admin role locked out a lone user who followed it.
             return (
-                f"Setup mode: no admin account exists yet, so {self.user} (this computer's "
-                "user) has every right. An admin manages accounts but may not watch the wall, "
-                f"so first add whoever watches it: vigil users add {self.user} --role "
-                "supervisor; then whoever manages accounts: vigil users add NAME --role admin "
-                "(vigil users role NAME ROLE changes a role later)."
+                f"Setup mode: no admin yet, so {self.user} has every right. Add the people at "
+                f"the wall first (vigil users add {self.user} --role supervisor), then "
+                "vigil users add NAME --role admin: an admin manages accounts, never the wall."
             )
         return self.problem
 

@@ -17,7 +17,7 @@ from app import config as config_module
 from app.access import Command, ControlDesk, Person
 from app.callers.gateway.service import GatewayService
 from app.config import GatewaySettings, SmsSettings
-from app.control import ControlServer
+from app.control import ControlServer, InstanceLock
 from app.feeds import FeedService, feed_status
 from app.logs import setup_logging
 from app.paths import BaseDir
@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 def gateway_command(args: argparse.Namespace) -> int:
     base = BaseDir.resolve(args.base_dir).ensure()
     setup_logging(base, verbose=args.verbose)
+    lock = InstanceLock.take(base.run_dir)  # before anything opens: one instance per base dir
     config = config_module.read(args.config)
     settings = config.gateway if config and config.gateway else GatewaySettings()
     feeds = FeedService()
@@ -53,7 +54,7 @@ def gateway_command(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         desk = ControlDesk(base.database)
         desk.add("status", Command(None, "vigil status", status))
-        control = ControlServer(base.control_socket, desk.handle)
+        control = ControlServer(base.control_socket, desk.handle, lock=lock)
         await control.start()
         feeds.start()
         try:

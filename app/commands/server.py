@@ -18,7 +18,7 @@ from typing import Any
 from app import config as config_module
 from app.access import Command, ControlDesk, Person
 from app.config import Config
-from app.control import ControlServer
+from app.control import ControlServer, InstanceLock
 from app.logs import setup_logging
 from app.paths import BaseDir
 
@@ -31,6 +31,7 @@ def server_command(args: argparse.Namespace) -> int:
 
     base = BaseDir.resolve(args.base_dir).ensure()
     setup_logging(base, verbose=args.verbose)
+    lock = InstanceLock.take(base.run_dir)  # before anything opens: one instance per base dir
     config = config_module.read(args.config) or Config()
     server = RoomServer(config, base)
 
@@ -44,7 +45,7 @@ def server_command(args: argparse.Namespace) -> int:
             loop.add_signal_handler(signum, stop.set)
         desk = ControlDesk(base.database)
         desk.add("status", Command(None, "vigil status", status))
-        control = ControlServer(base.control_socket, desk.handle)
+        control = ControlServer(base.control_socket, desk.handle, lock=lock)
         await control.start()
         try:
             try:

@@ -79,10 +79,11 @@ def test_the_room_server_records_runs_janus_and_lets_only_signed_in_desks_in(
     short_tmp: Path,
 ) -> None:
     """In: `vigil server` with a looping clip "Cam-1", the managed Janus on ports of its own,
-    and accounts ann (supervisor) and fran (forensic) with passwords; then an admin added
-    while it runs; Janus killed; SIGTERM.
+    and accounts ann (supervisor) and fran (forensic) with passwords; a second `vigil server`
+    on the same base dir; then an admin added while it runs; Janus killed; SIGTERM.
     Out: it prints its address and certificate fingerprint; `vigil status` shows Cam-1 live,
-    recorded and decoding nothing (its size and codec known from the stream), Janus running and the room open. Without a token the API
+    recorded and decoding nothing (its size and codec known from the stream), and the second
+    server exits 1 saying another vigil runs there (no traceback); Janus running and the room open. Without a token the API
     answers 401; in setup mode even ann's right password is refused; once an admin exists
     ann signs in and gets the room's feeds; fran's role may not watch feeds: 403 and a
     REFUSED custody entry "via desk API"; a wrong password is 401 and refused. A killed Janus
@@ -117,6 +118,10 @@ def test_the_room_server_records_runs_janus_and_lets_only_signed_in_desks_in(
         janus_pid = status["room"]["janus"]["pid"]
         assert status["room"]["janus"]["running"]
         desk = Desk(api_port, status["server"]["fingerprint"])
+        second = vigil("server", "--config", config, "--base-dir", base, timeout=30)
+        assert second.returncode == 1, second.stderr
+        assert "another vigil is running with base dir" in second.stderr
+        assert "Traceback" not in second.stderr
 
         assert desk.call("GET", "/api/v1/room")[0] == 401
         assert desk.sign_in("ann")[0] == 401  # setup mode: no desk signs in
