@@ -793,6 +793,9 @@ function main() {
   document.addEventListener("visibilitychange", onVisibilityChange);
   window.addEventListener("pagehide", onPageHide);
   window.addEventListener("pageshow", onPageShow);
+  // The buttons come disabled in the page, saying it is getting ready: a tap before this
+  // script has loaded (a slow mobile connection) must never do nothing and say nothing.
+  setConsentBusy(false);
   show("consent", "");
 }
 

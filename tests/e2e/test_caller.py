@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlite_utils
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from tests.e2e.harness import RunningVigil, vigil
 from tests.phone import LONDON, open_link, phone, phone_browser
@@ -222,4 +223,42 @@ def test_caller_starts_at_720p_and_reports_its_bitrate(desk: Desk, browser: Any)
         timeout=15,
     )
     assert desk.caller(status)["height"] == 720
+    context.close()
+
+
+def test_agree_is_never_a_dead_button_while_the_page_script_loads(desk: Desk, browser: Any) -> None:
+    """In: a link opened by a phone whose network holds the page's script (caller.js) back
+    until the test lets it through, as a slow mobile connection would; the caller tries to
+    tap Agree meanwhile; then the script arrives and the caller taps Agree.
+    Out: while the script is held, Agree and Decline are disabled and the status says the
+    page is getting ready (a tap there is refused by the browser, never silently lost);
+    once the script has run, both are enabled and the page offers consent; the tap then
+    shares: the caller's page goes live and the wall receives frames."""
+    url = desk.link("--name", "Sam Slow")
+    context = phone(browser)
+    page = context.new_page()
+    held: list[Any] = []
+    page.route("**/caller/caller.js", lambda route: held.append(route))
+    page.goto(url, wait_until="commit")
+    page.wait_for_selector("#agree", state="attached")
+    for _ in range(100):  # the page asks for its script as soon as it has read the head
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert held, "the phone never asked for caller.js"
+    assert page.is_disabled("#agree")
+    assert page.is_disabled("#decline")
+    assert "Getting the page ready" in (page.text_content("#status") or "")
+    with pytest.raises(PlaywrightTimeout):
+        page.click("#agree", timeout=500)  # refused: disabled, so nothing pretends to happen
+    held[0].continue_()
+    page.wait_for_function("() => !document.getElementById('agree').disabled")
+    assert not page.is_disabled("#decline")
+    assert page.get_attribute("body", "data-state") == "consent"
+    page.click("#agree")
+    page.wait_for_selector("body[data-state=live]", timeout=15_000)
+    desk.wall.wait_for(
+        lambda s: any(f["name"].startswith("Sam Slow") and f["frames"] > 5 for f in s["feeds"]),
+        timeout=20,
+    )
     context.close()
