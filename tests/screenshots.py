@@ -1,9 +1,14 @@
-"""Writes the README's pictures of the supervisor's wall: `python -m tests.screenshots`.
+"""Writes the README's pictures of the supervisor's wall and of a wall in trouble:
+`python -m tests.screenshots`.
 
 The real instance (the demo feeds, recording, the map) on Qt's offscreen platform with the
 two virtual screens of tests/screens.json and `[wall] screens = "all"`: the drones and two
 callers sent to screen 2 in 2x2, one body cam opened for a stated reason, the rest shuttered. It writes
 docs/supervisor-wall.png (screen 1, the supervisor's window) and docs/wall-screen-2.png.
+
+Then docs/trouble.png: `vigil snapshot` of a 2x2 wall whose feeds are a looping clip (live),
+a camera whose server refuses (reconnecting), a drone's UDP port nobody sends to
+(connecting) and a body cam whose source does not exist (failed, said through its shutter).
 """
 
 from __future__ import annotations
@@ -15,6 +20,52 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 DOCS = HERE.parent / "docs"
+
+
+def trouble() -> None:
+    """docs/trouble.png: what trouble looks like beside a live feed, as `vigil snapshot`."""
+    import socket
+    import subprocess
+
+    from tests.e2e.test_configured_feeds import write_clip
+
+    work = Path(tempfile.mkdtemp(prefix="vigil-trouble-"))
+    clip = work / "market.mp4"
+    write_clip(clip, seconds=4)
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        silent = probe.getsockname()[1]
+    config = work / "vigil.toml"
+    config.write_text(
+        '[wall]\nlayout = "2x2"\n\n'
+        f'[[feeds]]\nname = "Camera 3 · Market St"\nurl = "{clip}"\nloop = true\n\n'
+        '[[feeds]]\nname = "Camera 7 · Ouse Bridge"\nurl = "rtsp://127.0.0.1:9/live"\n\n'
+        f'[[feeds]]\nname = "Drone Charlie"\nkind = "drone"\nurl = "udp://127.0.0.1:{silent}"\n\n'
+        f'[[feeds]]\nname = "BWV-4780"\nkind = "bodycam"\nurl = "{work}/bwv-4780.ts"\n',
+        encoding="utf-8",
+    )
+    out = DOCS / "trouble.png"
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "app",
+            "snapshot",
+            "--config",
+            str(config),
+            "--size",
+            "1280x720",
+            "--after",
+            "6",
+            "--out",
+            str(out),
+            "--base-dir",
+            str(work / "base"),
+        ],
+        check=True,
+        env={**os.environ, "QT_QPA_PLATFORM": "offscreen"},
+    )
+    print(f"wrote {out}")
 
 
 def main() -> int:
@@ -59,6 +110,7 @@ def main() -> int:
         window.close()
         instance.stop()
     print(f"wrote {DOCS / 'supervisor-wall.png'} and {DOCS / 'wall-screen-2.png'}")
+    trouble()
     return 0
 
 
