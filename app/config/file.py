@@ -28,6 +28,7 @@ from app.config.room import (
     RoomSettings,
     ServerSettings,
     SfuSettings,
+    certificate_hostnames,
     parse_room,
     parse_server,
     parse_sfu,
@@ -122,11 +123,7 @@ class GatewaySettings:
 
     @property
     def hostnames(self) -> list[str]:
-        """Names and addresses the self-made certificate must cover."""
-        names = [urllib.parse.urlsplit(self.public_url).hostname or "localhost"]
-        if self.host not in ("0.0.0.0", "::", ""):
-            names.append(self.host)
-        return list(dict.fromkeys(names))
+        return certificate_hostnames(self.public_url, self.host)
 
 
 @dataclass(frozen=True)

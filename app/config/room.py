@@ -51,11 +51,7 @@ class ServerSettings:
 
     @property
     def hostnames(self) -> list[str]:
-        """Names and addresses the self-made certificate must cover."""
-        names = [urllib.parse.urlsplit(self.public_url).hostname or "localhost"]
-        if self.host not in ("0.0.0.0", "::", ""):
-            names.append(self.host)
-        return list(dict.fromkeys(names))
+        return certificate_hostnames(self.public_url, self.host)
 
 
 @dataclass(frozen=True)
@@ -81,6 +77,16 @@ class RoomSettings:
 
     server: str
     fingerprint: str
+
+
+def certificate_hostnames(public_url: str, host: str) -> list[str]:
+    """Names and addresses a self-made certificate must cover: the public URL's host, and
+    the address listened on unless it is every address. The gateway's and the room
+    server's alike."""
+    names = [urllib.parse.urlsplit(public_url).hostname or "localhost"]
+    if host not in ("0.0.0.0", "::", ""):
+        names.append(host)
+    return list(dict.fromkeys(names))
 
 
 def parse_server(table: Mapping[str, object]) -> ServerSettings:
