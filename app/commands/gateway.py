@@ -6,18 +6,16 @@ them and their positions, as it does for a running wall.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import os
-import signal
 import time
 from typing import Any
 
 from app import config as config_module
-from app.access import Command, ControlDesk, Person
 from app.callers.gateway.service import GatewayService
+from app.commands.headless import CannotStartError, serve_headless
 from app.config import GatewaySettings, SmsSettings
-from app.control import ControlServer, InstanceLock
+from app.control import InstanceLock
 from app.feeds import FeedService, feed_status
 from app.logs import setup_logging
 from app.paths import BaseDir
@@ -35,7 +33,7 @@ def gateway_command(args: argparse.Namespace) -> int:
     service = GatewayService(settings, config.sms if config else SmsSettings(), base, feeds)
     started_at = time.time()
 
-    def status(request: dict[str, Any], person: Person) -> dict[str, Any]:
+    def status() -> dict[str, Any]:
         now = time.monotonic()
         return {
             "pid": os.getpid(),
@@ -47,26 +45,14 @@ def gateway_command(args: argparse.Namespace) -> int:
             "gateway": service.status(),
         }
 
-    async def main() -> int:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        desk = ControlDesk(base.database)
-        desk.add("status", Command(None, "vigil status", status))
-        control = ControlServer(base.control_socket, desk.handle, lock=lock)
-        await control.start()
+    async def start() -> list[str]:
         feeds.start()
-        try:
-            if not await service.start():
-                return 1
-            print(f"caller gateway on https://{settings.host}:{service.gateway.port}", flush=True)
-            await stop.wait()
-            return 0
-        finally:
-            await service.close()
-            await control.close()
-            feeds.stop()
-            log.info("gateway stopped")
+        if not await service.start():
+            raise CannotStartError(service.error or "the caller gateway cannot start")
+        return [f"caller gateway on https://{settings.host}:{service.gateway.port}"]
 
-    return asyncio.run(main())
+    async def close() -> None:
+        await service.close()
+        feeds.stop()
+
+    return serve_headless(base, lock, name="gateway", status=status, start=start, close=close)

@@ -9,16 +9,12 @@ exits 1.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
-import signal
-import sys
-from typing import Any
 
 from app import config as config_module
-from app.access import Command, ControlDesk, Person
+from app.commands.headless import CannotStartError, serve_headless
 from app.config import Config
-from app.control import ControlServer, InstanceLock
+from app.control import InstanceLock
 from app.logs import setup_logging
 from app.paths import BaseDir
 
@@ -35,31 +31,13 @@ def server_command(args: argparse.Namespace) -> int:
     config = config_module.read(args.config) or Config()
     server = RoomServer(config, base)
 
-    def status(request: dict[str, Any], person: Person) -> dict[str, Any]:
-        return server.status()
-
-    async def main() -> int:
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(signum, stop.set)
-        desk = ControlDesk(base.database)
-        desk.add("status", Command(None, "vigil status", status))
-        control = ControlServer(base.control_socket, desk.handle, lock=lock)
-        await control.start()
+    async def start() -> list[str]:
         try:
-            try:
-                await server.start()
-            except (JanusStartError, JanusError, TlsError, OSError) as exc:
-                print(f"vigil: the room server cannot start: {exc}", file=sys.stderr)
-                return 1
-            print(f"room server on {server.address}", flush=True)
-            print(f"fingerprint {server.fingerprint}", flush=True)
-            await stop.wait()
-            return 0
-        finally:
-            await server.close()
-            await control.close()
-            log.info("room server stopped")
+            await server.start()
+        except (JanusStartError, JanusError, TlsError, OSError) as exc:
+            raise CannotStartError(f"the room server cannot start: {exc}") from exc
+        return [f"room server on {server.address}", f"fingerprint {server.fingerprint}"]
 
-    return asyncio.run(main())
+    return serve_headless(
+        base, lock, name="room server", status=server.status, start=start, close=server.close
+    )
