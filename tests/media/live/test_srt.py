@@ -20,9 +20,14 @@ from media.live.feed import FeedState
 from media.live.source import FeedSource
 from tests.servers import SrtSender, free_port, udp_bound, wait_for
 
-pytestmark = pytest.mark.skipif(
-    shutil.which("srt-live-transmit") is None, reason="needs srt-tools (make test installs it)"
-)
+
+@pytest.fixture(autouse=True)
+def srt_tools() -> None:
+    """A machine without srt-live-transmit fails these tests, never skips them: make test
+    installs srt-tools, and an untested SRT path must not pass quietly."""
+    if shutil.which("srt-live-transmit") is None:
+        pytest.fail("srt-live-transmit is not installed (make test installs srt-tools)")
+
 
 PASSPHRASE = "drone-4521-secret"
 WRONG = "not-the-drone-secret"
