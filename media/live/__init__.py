@@ -14,6 +14,7 @@ from media.live.feed import (
     RtspTransport,
 )
 from media.live.picture_out import fit_size, scaler_for
+from media.live.relay import Relay
 from media.live.slot import Picture
 from media.live.source import FeedSource
 from media.live.srt_relay import is_srt, srt_missing, srt_url_problem
@@ -31,6 +32,7 @@ __all__ = [
     "FeedState",
     "Location",
     "Picture",
+    "Relay",
     "RtspTransport",
     "fit_size",
     "is_srt",

@@ -24,6 +24,7 @@ from av.codec.context import Flags
 from media.live.backoff import Backoff
 from media.live.feed import Connection, Decoding, Feed, FeedState, Location, PacketSink
 from media.live.picture_out import PictureOut
+from media.live.relay import Relay
 from media.live.srt_relay import SrtRelay, is_srt
 from media.telemetry import DroneTelemetry, KlvReader
 
@@ -106,6 +107,7 @@ class FeedSource:
         open_timeout_s: float = OPEN_TIMEOUT_S,
         read_timeout_s: float = READ_TIMEOUT_S,
         backoff: Backoff | None = None,
+        relay: Relay | None = None,
     ) -> None:
         self.feed = feed
         self._open_timeout = open_timeout_s
@@ -119,10 +121,11 @@ class FeedSource:
         """The recorder begun on this connection's streams, if any."""
         self._resume_at_key = False
         """A video packet was left undecoded, so decoding may start again only at a key frame."""
-        self.relay: SrtRelay | None = None
-        """srt:// is read through srt-live-transmit (the PyAV wheel has no libsrt): its
-        MPEG-TS arrives on a loopback UDP port, read like any udp:// feed."""
-        if is_srt(feed.spec.url):
+        self.relay: Relay | None = relay
+        """What the feed is read through, if FFmpeg cannot open its URL itself. srt:// is
+        read through srt-live-transmit (the PyAV wheel has no libsrt): its MPEG-TS arrives
+        on a loopback UDP port, read like any udp:// feed."""
+        if relay is None and is_srt(feed.spec.url):
             self.relay = SrtRelay(
                 feed.spec.url, feed.spec.password, name=feed.name, backoff=Backoff()
             )
@@ -199,13 +202,17 @@ class FeedSource:
 
     def _session(self) -> None:
         spec = self.feed.spec
+        options: dict[str, str] | None = None
         if self.relay is not None:
             url = self.relay.local_url
+            options = self.relay.open_options()
         else:
             url = with_credentials(spec.url, spec.username, spec.password)
         container = av.open(
             url,
-            options=open_options(url, spec.rtsp_transport.value),
+            options=options
+            if options is not None
+            else open_options(url, spec.rtsp_transport.value),
             timeout=(self._open_timeout, self._read_timeout),
         )
         try:

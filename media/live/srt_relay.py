@@ -166,6 +166,9 @@ class SrtRelay:
         process = self._process
         return process.pid if process is not None and process.poll() is None else None
 
+    def open_options(self) -> dict[str, str] | None:
+        return None  # a udp:// URL: the usual ones
+
     def start(self) -> None:
         if self.fatal is None:
             self._thread.start()
