@@ -135,6 +135,9 @@ class Feed:
         tile and the alerts; None while it records, or where it was never recorded."""
         self.packet_sink: PacketSink | None = None
         """Where the source hands each packet before decoding it: the feed's recorder."""
+        self.packet_taps: tuple[PacketSink, ...] = ()
+        """Others given each packet after the recorder (a room server's restream to its
+        desks). Replaced whole, never changed in place: the source reads it per packet."""
         self.can_end = False
         """Whether the control room can end this feed from its tile (a caller's stream)."""
         self.picture_listener: Callable[[Feed], None] | None = None

@@ -117,8 +117,8 @@ class FeedSource:
         self._thread = threading.Thread(target=self._run, name=f"feed-{feed.name}", daemon=True)
         self._out = PictureOut(feed, self._backoff)
         self._file_clock: tuple[float, float] | None = None
-        self._sink: PacketSink | None = None
-        """The recorder begun on this connection's streams, if any."""
+        self._sinks: tuple[PacketSink, ...] = ()
+        """The recorder and taps begun on this connection's streams."""
         self._resume_at_key = False
         """A video packet was left undecoded, so decoding may start again only at a key frame."""
         self.relay: Relay | None = relay
@@ -218,9 +218,9 @@ class FeedSource:
         try:
             self._pump(container)
         finally:
-            if self._sink is not None:  # the connection is over: its segment is closed now
-                self._sink.end()
-                self._sink = None
+            for sink in self._sinks:  # the connection is over: its segment is closed now
+                sink.end()
+            self._sinks = ()
             container.close()
 
     def _pump(self, container: av.container.InputContainer) -> None:
@@ -313,16 +313,20 @@ class FeedSource:
         return True
 
     def _record(self, packet: av.Packet[Any], streams: list[Any]) -> None:
-        """Give the packet, as demuxed, to the feed's recorder before decoding touches it.
-        A recorder attached (or swapped) while connected begins on this connection."""
-        sink = self.feed.packet_sink
-        if sink is not self._sink:
-            if self._sink is not None:
-                self._sink.end()
-            self._sink = sink
-            if sink is not None:
-                sink.begin(streams)
-        if sink is not None:
+        """Give the packet, as demuxed, to the feed's recorder and taps before decoding
+        touches it. One attached (or swapped) while connected begins on this connection."""
+        feed = self.feed
+        recorder = feed.packet_sink
+        sinks = feed.packet_taps if recorder is None else (recorder, *feed.packet_taps)
+        if sinks != self._sinks:
+            for sink in self._sinks:
+                if sink not in sinks:
+                    sink.end()
+            for sink in sinks:
+                if sink not in self._sinks:
+                    sink.begin(streams)
+            self._sinks = sinks
+        for sink in sinks:
             sink.put(packet)
 
     def _on_telemetry(self, telemetry: DroneTelemetry) -> None:
