@@ -5,6 +5,10 @@ and "http", which POSTs JSON to the provider's endpoint. The provider's secret (
 token or a basic-auth password) lives in the keyring, service "vigil", user "sms", and is
 never logged, shown in a repr, or echoed back in an error.
 
+The provider's certificate is checked against the system's trust store, or, for a provider
+on a private PKI, against only the CA named by [sms] `ca_file` (aiohttp reads the system's
+store once, at import, so SSL_CERT_FILE set later would not reach it; a setting does).
+
 [sms] itself is read and checked with the rest of the config (app/config/sms.py). aiohttp and
 keyring are imported where they are used, so the commands that never send start quickly.
 """
@@ -15,6 +19,7 @@ import base64
 import logging
 import os
 import re
+import ssl
 import urllib.parse
 from typing import Protocol
 
@@ -107,6 +112,7 @@ class HttpSms:
             body["from"] = settings.sender
         body.update(settings.extra)
 
+        trust = self._trust()
         timeout = aiohttp.ClientTimeout(
             total=settings.timeout_s, sock_connect=settings.timeout_s, sock_read=settings.timeout_s
         )
@@ -114,7 +120,7 @@ class HttpSms:
             async with (
                 aiohttp.ClientSession(timeout=timeout) as session,
                 session.post(
-                    settings.url, json=body, headers=headers, allow_redirects=False
+                    settings.url, json=body, headers=headers, allow_redirects=False, ssl=trust
                 ) as response,
             ):
                 if 200 <= response.status < 300:
@@ -129,10 +135,7 @@ class HttpSms:
                 f"the SMS provider did not answer: timed out after {settings.timeout_s:g} s"
             ) from None
         except aiohttp.ClientConnectorCertificateError as exc:
-            raise SmsError(
-                f"the SMS provider at {_origin(settings.url)} showed a certificate this "
-                f"machine does not trust: {exc.certificate_error}"
-            ) from None
+            raise SmsError(self._untrusted(exc.certificate_error)) from None
         except aiohttp.ClientConnectorError as exc:
             error = exc.os_error
             reason = os.strerror(error.errno) if error.errno else str(error) or type(error).__name__
@@ -143,6 +146,33 @@ class HttpSms:
             raise SmsError(
                 f"could not reach the SMS provider: {self._hidden(str(exc)) or type(exc).__name__}"
             ) from None
+
+    def _trust(self) -> ssl.SSLContext | bool:
+        """What checks the provider's certificate: the CA in ca_file, or (True) the system's."""
+        ca_file = self._settings.ca_file
+        if ca_file is None:
+            return True
+        try:
+            return ssl.create_default_context(cafile=str(ca_file))
+        except (OSError, ssl.SSLError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise SmsError(
+                f"[sms] ca_file {ca_file} cannot be used to check the provider's "
+                f"certificate: {reason}"
+            ) from None
+
+    def _untrusted(self, error: Exception) -> str:
+        assert self._settings.url is not None
+        ca_file = self._settings.ca_file
+        # OpenSSL's own words ("self-signed certificate"), without the [SSL: …] (_ssl.c) wrapping.
+        error = getattr(error, "verify_message", None) or error
+        message = f"the SMS provider at {_origin(self._settings.url)} showed a certificate "
+        if ca_file is not None:
+            return message + f"not signed by the CA in [sms] ca_file {ca_file}: {error}"
+        return (
+            message + f"this machine does not trust: {error}; if a private CA signed it, "
+            "name that CA's PEM file in [sms] ca_file"
+        )
 
     def _refusal(self, status: int, reason: str | None, answer: bytes) -> str:
         message = f"the SMS provider refused the message: {status} {reason or ''}".rstrip()

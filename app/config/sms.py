@@ -8,6 +8,7 @@ import string
 import urllib.parse
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Literal, cast, get_args
 
 SMS_SECRET_USER = "sms"
@@ -50,7 +51,17 @@ _SENDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 ]{0,10}$")
 
 _RESERVED_FIELDS = ("to", "text", "from")
 
-_KEYS = {"provider", "url", "auth", "username", "sender", "message", "timeout_s", "extra"}
+_KEYS = {
+    "provider",
+    "url",
+    "auth",
+    "username",
+    "sender",
+    "message",
+    "timeout_s",
+    "extra",
+    "ca_file",
+}
 
 
 class SmsSettingsError(Exception):
@@ -73,6 +84,10 @@ class SmsSettings:
     message: str = DEFAULT_MESSAGE
     timeout_s: float = 10.0
     extra: dict[str, str] = field(default_factory=dict)
+    ca_file: Path | None = None
+    """A PEM file of the certificate authority that signed the provider's certificate, for a
+    provider on a private PKI; when set, only it is trusted for the provider. None: the
+    system's trust store."""
 
 
 def parse_sms_settings(table: Mapping[str, object]) -> SmsSettings:
@@ -138,6 +153,10 @@ def parse_sms_settings(table: Mapping[str, object]) -> SmsSettings:
         if not isinstance(value, str):
             raise SmsSettingsError("extra", f'{name!r} must be text, such as {name} = "…"')
 
+    ca_file = _optional_text(table, "ca_file")
+    if ca_file is not None and urllib.parse.urlsplit(url or "").scheme != "https":
+        raise SmsSettingsError("ca_file", "only an https:// url has a certificate to check")
+
     return SmsSettings(
         provider=cast(ProviderName, provider),
         url=url,
@@ -147,6 +166,7 @@ def parse_sms_settings(table: Mapping[str, object]) -> SmsSettings:
         message=message,
         timeout_s=float(timeout),
         extra={str(name): str(value) for name, value in extra.items()},
+        ca_file=Path(ca_file).expanduser() if ca_file is not None else None,
     )
 
 

@@ -1,8 +1,10 @@
 """Texting a caller's link: [sms] is checked key by key, the template is filled in, and the
-"http" provider POSTs to a real aiohttp server on 127.0.0.1 that records what it got.
+"http" provider POSTs to a real aiohttp server on 127.0.0.1 that records what it got. That
+server speaks HTTPS, as the README's provider does, with a certificate made for the test
+that Vigil trusts through [sms] ca_file (a control room's private CA).
 
-Refusals, a provider that never answers and a closed port each end in an SmsError an
-operator can read; the provider's secret shows in none of them.
+Refusals, an untrusted certificate, a provider that never answers and a closed port each
+end in an SmsError an operator can read; the provider's secret shows in none of them.
 """
 
 from __future__ import annotations
@@ -12,12 +14,11 @@ import base64
 import logging
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import keyring
 import pytest
-from aiohttp import web
 
 from app.callers.sms import HttpSms, NoSms, SmsError, make_provider, sms_secret, validate_e164
 from app.config.sms import (
@@ -29,56 +30,46 @@ from app.config.sms import (
     sms_segments,
 )
 from tests.servers import LOOPBACK, BlackHoleServer, free_port
+from tests.sms_provider import Certificate, HttpsSmsProvider, self_made_certificate
 
 TOKEN = "tok-3f9a:b@d/secret%"
 NUMBER = "+447700900123"
 
 
-@dataclass
-class Provider:
-    """What a fake SMS provider on loopback received, and what it answers."""
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    """The provider's certificate, which the tests' [sms] trusts as its ca_file."""
+    return self_made_certificate(tmp_path_factory.mktemp("provider-tls"))
 
-    status: int = 202
-    answer: str = '{"id": "msg-1"}'
-    requests: list[dict[str, Any]] = field(default_factory=list)
-    url: str = ""
 
-    async def handle(self, request: web.Request) -> web.Response:
-        self.requests.append(
-            {
-                "path": request.path,
-                "content_type": request.content_type,
-                "authorization": request.headers.get("Authorization"),
-                "json": await request.json(),
-            }
-        )
-        return web.Response(status=self.status, text=self.answer)
+@pytest.fixture(scope="module")
+def stranger(tmp_path_factory: pytest.TempPathFactory) -> Certificate:
+    """Another self-made certificate for 127.0.0.1, signed by nobody the tests trust."""
+    return self_made_certificate(tmp_path_factory.mktemp("stranger-tls"))
 
 
 @asynccontextmanager
 async def provider_on_loopback(
-    status: int = 202, answer: str = '{"id": "msg-1"}'
-) -> AsyncIterator[Provider]:
-    provider = Provider(status, answer)
-    app = web.Application()
-    app.router.add_post("/v1/messages", provider.handle)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    port = free_port()
-    await web.TCPSite(runner, LOOPBACK, port).start()
-    provider.url = f"http://{LOOPBACK}:{port}/v1/messages"
-    try:
+    certificate: Certificate, status: int = 202, answer: str = '{"id": "msg-1"}'
+) -> AsyncIterator[HttpsSmsProvider]:
+    async with HttpsSmsProvider(certificate, status, answer) as provider:
         yield provider
-    finally:
-        await runner.cleanup()
 
 
 def run(coroutine: Coroutine[Any, Any, Any]) -> Any:
     return asyncio.run(coroutine)
 
 
-def http_settings(url: str, **fields: Any) -> SmsSettings:
-    return parse_sms_settings({"provider": "http", "url": url, **fields})
+def http_settings(url: str, ca_file: Path | None = None, **fields: Any) -> SmsSettings:
+    table: dict[str, Any] = {"provider": "http", "url": url, **fields}
+    if ca_file is not None:
+        table["ca_file"] = str(ca_file)
+    return parse_sms_settings(table)
+
+
+def trusted(provider: HttpsSmsProvider, **fields: Any) -> SmsSettings:
+    """[sms] for `provider`, trusting its certificate as ca_file."""
+    return http_settings(provider.url, provider.certificate.path, **fields)
 
 
 async def send_and_fail(settings: SmsSettings, secret: str | None = TOKEN) -> str:
@@ -90,16 +81,14 @@ async def send_and_fail(settings: SmsSettings, secret: str | None = TOKEN) -> st
 # -- sending ----------------------------------------------------------------------------
 
 
-def test_bearer_post_carries_number_text_sender_and_extra_fields() -> None:
+def test_bearer_post_carries_number_text_sender_and_extra_fields(certificate: Certificate) -> None:
     """In: provider "http" with a bearer token, sender "NPOLICE", extra account id; a number
     written with spaces and dashes.
     Out: one POST of JSON {to (E.164), text, from, account}, `Authorization: Bearer TOKEN`."""
 
-    async def scenario() -> Provider:
-        async with provider_on_loopback() as provider:
-            settings = http_settings(
-                provider.url, sender="NPOLICE", extra={"account": "AC-991"}, timeout_s=5
-            )
+    async def scenario() -> HttpsSmsProvider:
+        async with provider_on_loopback(certificate) as provider:
+            settings = trusted(provider, sender="NPOLICE", extra={"account": "AC-991"}, timeout_s=5)
             await make_provider(settings, TOKEN).send(
                 "+44 7700-900 123", "open this: https://x/c/1"
             )
@@ -119,13 +108,13 @@ def test_bearer_post_carries_number_text_sender_and_extra_fields() -> None:
     }
 
 
-def test_basic_auth_sends_username_and_keyring_password() -> None:
+def test_basic_auth_sends_username_and_keyring_password(certificate: Certificate) -> None:
     """In: auth "basic", username "vigil-cr".
     Out: `Authorization: Basic base64(vigil-cr:PASSWORD)`; no sender means no "from"."""
 
-    async def scenario() -> Provider:
-        async with provider_on_loopback(status=200) as provider:
-            settings = http_settings(provider.url, auth="basic", username="vigil-cr")
+    async def scenario() -> HttpsSmsProvider:
+        async with provider_on_loopback(certificate, status=200) as provider:
+            settings = trusted(provider, auth="basic", username="vigil-cr")
             await make_provider(settings, TOKEN).send(NUMBER, "hi")
             return provider
 
@@ -136,24 +125,26 @@ def test_basic_auth_sends_username_and_keyring_password() -> None:
     assert request["json"] == {"to": NUMBER, "text": "hi"}
 
 
-def test_auth_none_sends_no_authorization_header() -> None:
-    async def scenario() -> Provider:
-        async with provider_on_loopback() as provider:
-            await make_provider(http_settings(provider.url, auth="none"), None).send(NUMBER, "hi")
+def test_auth_none_sends_no_authorization_header(certificate: Certificate) -> None:
+    async def scenario() -> HttpsSmsProvider:
+        async with provider_on_loopback(certificate) as provider:
+            await make_provider(trusted(provider, auth="none"), None).send(NUMBER, "hi")
             return provider
 
     assert run(scenario()).requests[0]["authorization"] is None
 
 
-def test_401_names_the_status_and_never_the_token(caplog: pytest.LogCaptureFixture) -> None:
+def test_401_names_the_status_and_never_the_token(
+    certificate: Certificate, caplog: pytest.LogCaptureFixture
+) -> None:
     """In: the provider answers 401 with a body that echoes the token back.
     Out: SmsError "the SMS provider refused the message: 401 Unauthorized: …" with the token
     blanked; the token is in neither the error, the provider's repr nor the log."""
     caplog.set_level(logging.DEBUG)
 
     async def scenario() -> tuple[str, str]:
-        async with provider_on_loopback(401, f"bad token {TOKEN}") as provider:
-            settings = http_settings(provider.url)
+        async with provider_on_loopback(certificate, 401, f"bad token {TOKEN}") as provider:
+            settings = trusted(provider)
             return await send_and_fail(settings), repr(make_provider(settings, TOKEN))
 
     message, shown = run(scenario())
@@ -162,10 +153,10 @@ def test_401_names_the_status_and_never_the_token(caplog: pytest.LogCaptureFixtu
         assert TOKEN not in text
 
 
-def test_500_with_a_long_body_shows_at_most_200_characters_of_it() -> None:
+def test_500_with_a_long_body_shows_at_most_200_characters_of_it(certificate: Certificate) -> None:
     async def scenario() -> str:
-        async with provider_on_loopback(500, "E" * 5000) as provider:
-            return await send_and_fail(http_settings(provider.url))
+        async with provider_on_loopback(certificate, 500, "E" * 5000) as provider:
+            return await send_and_fail(trusted(provider))
 
     message = run(scenario())
     prefix = "the SMS provider refused the message: 500 Internal Server Error: "
@@ -175,37 +166,95 @@ def test_500_with_a_long_body_shows_at_most_200_characters_of_it() -> None:
     assert shown.endswith("…")
 
 
-def test_a_provider_that_never_answers_times_out() -> None:
-    """In: a server on loopback that accepts the connection and says nothing; timeout 0.3 s.
-    Out: SmsError "... timed out after 0.3 s" within about that time."""
+def test_a_certificate_nobody_trusts_is_refused_before_anything_is_sent(
+    certificate: Certificate, stranger: Certificate
+) -> None:
+    """In: the provider shows its self-made certificate to [sms] with no ca_file (the
+    system's trust store), then to [sms] whose ca_file is another certificate.
+    Out: SmsError each time, naming the provider's address and OpenSSL's reason (self-signed); the first
+    says to name a private CA in [sms] ca_file, the second names the ca_file that does not
+    vouch for it. The provider got no request: the number and text never left."""
+
+    async def scenario() -> tuple[str, str, HttpsSmsProvider]:
+        async with provider_on_loopback(certificate) as provider:
+            system = await send_and_fail(http_settings(provider.url))
+            other = await send_and_fail(http_settings(provider.url, stranger.path))
+            return system, other, provider
+
+    system, other, provider = run(scenario())
+    origin = f"the SMS provider at {LOOPBACK}:{provider.port} showed a certificate"
+    assert system == (
+        f"{origin} this machine does not trust: self-signed certificate; if a private CA "
+        "signed it, name that CA's PEM file in [sms] ca_file"
+    )
+    assert other == (
+        f"{origin} not signed by the CA in [sms] ca_file {stranger.path}: self-signed certificate"
+    )
+    assert provider.requests == []
+
+
+def test_a_ca_file_that_cannot_be_read_is_named(certificate: Certificate, tmp_path: Path) -> None:
+    """In: [sms] ca_file naming a file that is not there, then a file that holds no PEM.
+    Out: SmsError naming the setting, the file and why; the provider got no request."""
+    garbage = tmp_path / "ca.pem"
+    garbage.write_text("not a certificate\n")
+
+    async def scenario() -> tuple[str, str, HttpsSmsProvider]:
+        async with provider_on_loopback(certificate) as provider:
+            missing = await send_and_fail(http_settings(provider.url, tmp_path / "none.pem"))
+            unreadable = await send_and_fail(http_settings(provider.url, garbage))
+            return missing, unreadable, provider
+
+    missing, unreadable, provider = run(scenario())
+    assert missing == (
+        f"[sms] ca_file {tmp_path / 'none.pem'} cannot be used to check the provider's "
+        "certificate: No such file or directory"
+    )
+    assert unreadable.startswith(f"[sms] ca_file {garbage} cannot be used to check the provider's")
+    assert provider.requests == []
+
+
+def test_a_provider_that_never_answers_times_out(certificate: Certificate) -> None:
+    """In: an https:// provider on loopback that accepts the connection and never says a
+    word (not even its TLS hello); timeout 0.3 s.
+    Out: SmsError "... timed out after 0.3 s", after waiting at least that long (a limit of
+    30 s only stops a broken timeout from hanging the suite)."""
     server = BlackHoleServer().start()
     try:
-        settings = http_settings(f"http://{LOOPBACK}:{server.port}/send", timeout_s=0.3)
+        settings = http_settings(
+            f"https://{LOOPBACK}:{server.port}/send", certificate.path, timeout_s=0.3
+        )
 
         async def scenario() -> tuple[str, float]:
             loop = asyncio.get_running_loop()
             started = loop.time()
-            message = await send_and_fail(settings)
+            async with asyncio.timeout(30):
+                message = await send_and_fail(settings)
             return message, loop.time() - started
 
         message, took = run(scenario())
     finally:
         server.stop()
     assert message == "the SMS provider did not answer: timed out after 0.3 s"
-    assert took < 2
+    assert took >= 0.3
     assert server.connections == 1
 
 
-def test_a_closed_port_says_the_provider_cannot_be_reached() -> None:
+def test_a_closed_port_says_the_provider_cannot_be_reached(certificate: Certificate) -> None:
+    """In: an https:// provider address where nothing listens.
+    Out: SmsError "could not reach the SMS provider at 127.0.0.1:PORT: Connection refused"."""
     port = free_port()
-    message = run(send_and_fail(http_settings(f"http://{LOOPBACK}:{port}/send", timeout_s=2)))
+    settings = http_settings(f"https://{LOOPBACK}:{port}/send", certificate.path, timeout_s=2)
+    message = run(send_and_fail(settings))
     assert message == f"could not reach the SMS provider at {LOOPBACK}:{port}: Connection refused"
 
 
-def test_a_missing_secret_or_a_bad_number_is_refused_before_any_request() -> None:
-    async def scenario() -> tuple[str, str, Provider]:
-        async with provider_on_loopback() as provider:
-            settings = http_settings(provider.url)
+def test_a_missing_secret_or_a_bad_number_is_refused_before_any_request(
+    certificate: Certificate,
+) -> None:
+    async def scenario() -> tuple[str, str, HttpsSmsProvider]:
+        async with provider_on_loopback(certificate) as provider:
+            settings = trusted(provider)
             no_secret = await send_and_fail(settings, None)
             with pytest.raises(SmsError) as raised:
                 await make_provider(settings, TOKEN).send("07700 900123", "hi")
@@ -319,6 +368,7 @@ def test_a_full_table_parses() -> None:
             "sender": "NPOLICE",
             "timeout_s": 4,
             "extra": {"account": "AC-1"},
+            "ca_file": "~/provider-ca.pem",
         }
     )
     assert settings == SmsSettings(
@@ -329,6 +379,7 @@ def test_a_full_table_parses() -> None:
         sender="NPOLICE",
         timeout_s=4.0,
         extra={"account": "AC-1"},
+        ca_file=Path.home() / "provider-ca.pem",
     )
     assert parse_sms_settings({}) == SmsSettings()
 
@@ -372,6 +423,12 @@ def test_a_full_table_parses() -> None:
         ({"extra": "AC-1"}, "extra", "must be a table"),
         ({"extra": {"account": 991}}, "extra", "'account' must be text"),
         ({"extra": {"to": "+15550100"}}, "extra", "'to' is set by Vigil itself"),
+        (
+            {"provider": "http", "url": "http://sms.example/", "ca_file": "/etc/ca.pem"},
+            "ca_file",
+            "only an https:// url has a certificate to check",
+        ),
+        ({"ca_file": ""}, "ca_file", "must be text"),
     ],
 )
 def test_each_bad_setting_is_named_with_the_reason(
