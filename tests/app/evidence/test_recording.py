@@ -5,11 +5,6 @@ encoded into hashed segments in the ledger, which then verifies clean."""
 from __future__ import annotations
 
 import asyncio
-import json
-import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 from aiortc.mediastreams import VideoStreamTrack
@@ -23,7 +18,9 @@ from app.feeds.service import FeedService
 from app.paths import BaseDir
 from media.live.feed import Feed, FeedKind, FeedSpec
 from media.live.webrtc import WebRtcSource
+from tests.descriptors import run_child
 from tests.media.recording.test_recorder import encode_ts
+from tests.servers import wait_for
 
 
 def feed(name: str, kind: FeedKind, url: str = "udp://127.0.0.1:9") -> Feed:
@@ -73,7 +70,8 @@ def test_the_policy_decides_and_the_status_says_why_not(tmp_path: Path) -> None:
 
 def test_a_callers_frames_are_encoded_into_the_ledger(tmp_path: Path) -> None:
     """In: a caller feed added while the service runs (as the gateway adds one), its
-    WebRtcSource fed about 2.5 s of a real aiortc track (640x480, 30 fps) and then ended.
+    WebRtcSource fed a real aiortc track (640x480, 30 fps) until its first 2 s segment is
+    written, and then ended.
     Out: the caller's feed shows REC while its segments are written; its segments are in
     the ledger under the feed's name, hashed as written, decodable H.264; the ledger and
     custody chains verify clean; status shows what the encoder took and cost."""
@@ -91,28 +89,27 @@ def test_a_callers_frames_are_encoded_into_the_ledger(tmp_path: Path) -> None:
     caller = feed("Jane Doe", FeedKind.CALLER, "webrtc:link-1")
     source = WebRtcSource(caller)
     feeds.add(caller, source)
-    recording_seen: list[bool] = []
+
+    def segments() -> int:
+        return int(service.status()["feeds"]["Jane Doe"]["segments"])
 
     async def call() -> None:
+        """The track runs until the feed shows REC with a first segment written, then ends."""
         track = VideoStreamTrack()
         source.attach(track)
-        for _ in range(25):
-            await asyncio.sleep(0.1)
-            recording_seen.append(caller.recording)
+        async with asyncio.timeout(30):
+            while not (caller.recording and segments() >= 1):
+                await asyncio.sleep(0.02)
         track.stop()
-        await asyncio.wait_for(source.track_ended.wait(), 2)
+        await asyncio.wait_for(source.track_ended.wait(), 10)
 
     try:
         asyncio.run(call())
-        deadline = time.monotonic() + 10
-        while service.status()["feeds"]["Jane Doe"]["segments"] < 2:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
+        wait_for(lambda: segments() >= 2, 30, "the caller's last segment to be written")
         status = service.status()["feeds"]["Jane Doe"]
     finally:
         feeds.stop()
         service.stop()
-    assert any(recording_seen)
     assert status["recorded"] is True
     encoder = status["encoder"]
     assert encoder["size"] == "640x480"
@@ -131,55 +128,21 @@ def test_a_callers_frames_are_encoded_into_the_ledger(tmp_path: Path) -> None:
 
 
 SERVICE_CHILD = """
-import errno, json, os, resource, sys, time
+import json, sys
 from pathlib import Path
-import av
 from app.config.recording import RecordingPolicy
 from app.evidence.recording import RecordingService
 from app.paths import BaseDir
 from media.live.feed import Feed, FeedKind, FeedSpec
+from tests.descriptors import limit_open_files, record_through_exhaustion
 
 source, base_dir, limit = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-resource.setrlimit(resource.RLIMIT_NOFILE, (limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+limit_open_files(limit)
 camera = Feed(FeedSpec("Roof", FeedKind.CAMERA, "udp://127.0.0.1:9"))
 service = RecordingService(BaseDir(base_dir).ensure(), lambda: [camera],
                            policy=RecordingPolicy(segment_s=2.0))
 service.start()
-recorder = camera.packet_sink
-
-def drained():
-    deadline = time.monotonic() + 20
-    while recorder.stats().behind_s > 0 or recorder.stats().queued_bytes:
-        assert time.monotonic() < deadline, "the writer never caught up"
-        time.sleep(0.01)
-
-with av.open(source) as container:
-    streams = [*container.streams.video, *container.streams.audio, *container.streams.data]
-    packets = [p for p in container.demux(streams) if p.size]
-    third = len(packets) // 3
-    recorder.begin(streams)
-    for p in packets[:third]:
-        recorder.put(p)
-    recorder.end()
-    drained()
-    hoard = []
-    try:
-        while True:
-            hoard.append(os.open(os.devnull, os.O_RDONLY))
-    except OSError as exc:
-        assert exc.errno == errno.EMFILE, exc
-    recorder.begin(streams)
-    for p in packets[third : 2 * third]:
-        recorder.put(p)
-    drained()
-    during = service.status()
-    for fd in hoard:
-        os.close(fd)
-    for p in packets[2 * third :]:
-        recorder.put(p)
-    recorder.end()
-    drained()
-after = service.status()
+_, during, after, _ = record_through_exhaustion(camera.packet_sink, source, service.status)
 service.stop()
 print(json.dumps({"during": during, "after": after}))
 """
@@ -194,18 +157,8 @@ def test_status_says_a_recorder_is_retrying_and_then_recording_again(tmp_path: P
     interruptions counted; the service's `errors` (recordings stopped for good) stay empty;
     afterwards `retrying` is false, `error` null, the interruption still counted and named
     in `last_interruption`, and the segments recorded after it are in the ledger."""
-    root = Path(__file__).resolve().parents[3]
     drone = encode_ts(tmp_path / "drone.ts", 12.0)
-    done = subprocess.run(
-        [sys.executable, "-c", SERVICE_CHILD, str(drone), str(tmp_path / "base"), "128"],
-        cwd=root,
-        env={**os.environ, "PYTHONPATH": str(root)},
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr.decode()[-3000:]
-    report = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    report = run_child(SERVICE_CHILD, drone, tmp_path / "base", 128)
     during, after = report["during"]["feeds"]["Roof"], report["after"]["feeds"]["Roof"]
     assert during["retrying"] is True
     assert during["recording"] is False

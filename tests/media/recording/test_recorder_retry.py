@@ -1,43 +1,31 @@
 """Recorder: an I/O error that may pass (the process out of file descriptors) interrupts
 recording, and recording comes back by itself at the next key frame.
 
-The fault is real: a child process lowers its own open-file limit (RLIMIT_NOFILE) and
-takes every descriptor left, as a thousand slow connections once did, so the kernel
-answers the recorder's next open() with EMFILE. A full disk still stops recording for good
-(tests/media/recording/test_recorder.py).
+The fault is real (tests/descriptors.py): a child process lowers its own open-file limit
+and takes every descriptor left, so the kernel answers the recorder's next open() with
+EMFILE. A full disk still stops recording for good (tests/media/recording/test_recorder.py).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
+from tests.descriptors import run_child
 from tests.media.recording.test_recorder import assert_plays_alone, encode_ts
 
-ROOT = Path(__file__).resolve().parents[3]
-
 EMFILE_CHILD = """
-import errno, json, os, resource, sys, time
+import json, sys
 from pathlib import Path
-import av
 from media.recording.recorder import Recorder
+from tests.descriptors import limit_open_files, record_through_exhaustion
 
 source, folder, limit = sys.argv[1], Path(sys.argv[2]), int(sys.argv[3])
-resource.setrlimit(resource.RLIMIT_NOFILE, (limit, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+limit_open_files(limit)
 closed, errors = [], []
 recorder = Recorder(folder, "EMFILE", segment_s=2.0, on_closed=closed.append,
                     on_error=errors.append)
-
-def drained():
-    deadline = time.monotonic() + 20
-    while recorder.stats().behind_s > 0 or recorder.stats().queued_bytes:
-        assert time.monotonic() < deadline, "the writer never caught up"
-        time.sleep(0.01)
 
 def stats():
     s = recorder.stats()
@@ -45,37 +33,11 @@ def stats():
             "interruptions": s.interruptions, "last_interruption": s.last_interruption,
             "segments": s.segments_closed}
 
-with av.open(source) as container:
-    streams = [*container.streams.video, *container.streams.audio, *container.streams.data]
-    packets = [p for p in container.demux(streams) if p.size]
-    third = len(packets) // 3
-    recorder.begin(streams)
-    for p in packets[:third]:
-        recorder.put(p)
-    recorder.end()
-    drained()
-    before = stats()
-    hoard = []
-    try:
-        while True:
-            hoard.append(os.open(os.devnull, os.O_RDONLY))
-    except OSError as exc:
-        assert exc.errno == errno.EMFILE, exc
-    recorder.begin(streams)
-    for p in packets[third : 2 * third]:
-        recorder.put(p)
-    drained()
-    during = stats()
-    for fd in hoard:
-        os.close(fd)
-    for p in packets[2 * third :]:
-        recorder.put(p)
-    recorder.end()
-    drained()
+before, during, _, hoarded = record_through_exhaustion(recorder, source, stats)
 stopped = recorder.stop()
 after = stats()
 print(json.dumps({
-    "hoarded": len(hoard), "before": before, "during": during, "after": after,
+    "hoarded": hoarded, "before": before, "during": during, "after": after,
     "stopped": stopped, "errors": errors,
     "closed": [{"path": str(i.path), "session": i.session, "sequence": i.sequence,
                 "notes": list(i.notes), "key": i.starts_with_key_frame} for i in closed],
@@ -103,16 +65,7 @@ def test_out_of_descriptors_interrupts_recording_and_it_resumes_at_a_key_frame(
     note "follows an interruption: Too many open files"; sequence numbers keep rising;
     every segment plays alone; no `.part` is left (no file was ever opened while out)."""
     folder = tmp_path / "rec"
-    done = subprocess.run(
-        [sys.executable, "-c", EMFILE_CHILD, str(drone_ts), str(folder), "128"],
-        cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        capture_output=True,
-        timeout=60,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr.decode()[-3000:]
-    report = json.loads(done.stdout.decode().strip().splitlines()[-1])
+    report = run_child(EMFILE_CHILD, drone_ts, folder, 128)
     assert report["hoarded"] > 0
     before, during, after = report["before"], report["during"], report["after"]
     assert before["segments"] >= 1
