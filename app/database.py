@@ -165,6 +165,20 @@ _TABLES: dict[str, tuple[dict[str, type], str, list[str]]] = {
         "user",
         ["display", "role", "disabled", "created_by", "created_at"],
     ),
+    # Desks signed in to the room server (app/room/desk_api.py): only the token's hash is
+    # kept, so a desk stays signed in across the server's restart and a copy of the
+    # database signs no one in.
+    "desk_sessions": (
+        {
+            "token_sha256": str,
+            "user": str,
+            "signed_in_at": float,
+            "expires_at": float,
+            "address": str,
+        },
+        "token_sha256",
+        ["user", "signed_in_at", "expires_at"],
+    ),
 }
 
 _APPEND_ONLY = ("segments", "custody")

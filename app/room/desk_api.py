@@ -9,6 +9,9 @@ password travels only to this server.
     POST   /api/v1/sign-in   {"user", "password"} -> {"token", "user", "role", "expires_in_s"}
     DELETE /api/v1/session   sign out
     GET    /api/v1/room      what the room has: feeds (as `vigil status` lists them), Janus
+    GET    /api/v1/feeds/{id}/stream   the feed as the server pulls it, MPEG-TS, for as long
+                             as the desk reads (app/room/restream.py); a body cam's needs the
+                             right to open body cams
 
 Sign-in needs an account with a password (`vigil users add NAME --role ROLE
 --password-stdin`). Until an admin account exists (setup mode) desks are refused: setup mode
@@ -20,21 +23,24 @@ minute answer 429. No Qt here.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
 import secrets
 import ssl
 import time
 from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
+from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from app.access import AccountBook, How, NotPermittedError, Permission, Person, require
+from app.access import AccountBook, How, NotPermittedError, Permission, Person, Role, require
 from app.database import open_database
 from app.evidence import CustodyAction, CustodyLog
+from app.room.restream import Restream
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +48,10 @@ TOKEN_HOURS = 12.0
 """A desk signs in again after a shift."""
 MAX_BODY = 16 * 1024
 FAILURES_PER_MINUTE = 5
+
+
+Restreams = Callable[[str], tuple[str, Restream] | None]
+"""A feed's kind and restream by its id, or None for a feed the room does not have."""
 
 
 @dataclass
@@ -53,9 +63,15 @@ class _Signed:
 class DeskApi:
     """The desks' API on aiohttp; `room` answers GET /api/v1/room."""
 
-    def __init__(self, database: Path, room: Callable[[], Awaitable[dict[str, Any]]]) -> None:
+    def __init__(
+        self,
+        database: Path,
+        room: Callable[[], Awaitable[dict[str, Any]]],
+        restreams: Restreams = lambda feed_id: None,
+    ) -> None:
         self._database = database
         self._room = room
+        self._restreams = restreams
         self._tokens: dict[str, _Signed] = {}
         self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
         self._runner: web.AppRunner | None = None
@@ -66,6 +82,7 @@ class DeskApi:
         app.router.add_post("/api/v1/sign-in", self._sign_in)
         app.router.add_delete("/api/v1/session", self._sign_out)
         app.router.add_get("/api/v1/room", self._room_view)
+        app.router.add_get("/api/v1/feeds/{feed}/stream", self._stream)
         return app
 
     async def start(self, host: str, port: int, context: ssl.SSLContext) -> None:
@@ -92,9 +109,8 @@ class DeskApi:
             return await handler(request)
         header = request.headers.get("Authorization", "")
         token = header[len("Bearer ") :] if header.startswith("Bearer ") else ""
-        signed = self._tokens.get(token)
-        if signed is None or signed.expires_at < time.time():
-            self._tokens.pop(token, None)
+        signed = self._signed(token)
+        if signed is None:
             raise web.HTTPUnauthorized(
                 text="sign in first\n", headers={"WWW-Authenticate": 'Bearer realm="vigil room"'}
             )
@@ -122,7 +138,7 @@ class DeskApi:
             self._failures[address].append(time.monotonic())
             raise web.HTTPUnauthorized(text="wrong user name or password\n")
         token = secrets.token_urlsafe(32)
-        self._tokens[token] = _Signed(person, time.time() + TOKEN_HOURS * 3600)
+        self._keep(token, person, address)
         assert person.role is not None
         return web.json_response(
             {
@@ -135,6 +151,8 @@ class DeskApi:
 
     async def _sign_out(self, request: web.Request) -> web.Response:
         signed = self._tokens.pop(request["token"], None)
+        with closing(open_database(self._database)) as db:
+            db.table("desk_sessions").delete_where("token_sha256 = ?", [_hash(request["token"])])
         if signed is not None:
             self._custody(CustodyAction.SIGNED_OUT, signed.person, {"via": "desk API"})
         return web.json_response({"signed_out": True})
@@ -143,7 +161,70 @@ class DeskApi:
         self._require(request, Permission.WATCH_FEEDS, "watch the room's feeds")
         return web.json_response(await self._room())
 
+    async def _stream(self, request: web.Request) -> web.StreamResponse:
+        found = self._restreams(request.match_info["feed"])
+        if found is None:
+            raise web.HTTPNotFound(text="the room has no such feed\n")
+        kind, restream = found
+        self._require(request, Permission.WATCH_FEEDS, "watch the room's feeds")
+        if kind == "bodycam":
+            self._require(request, Permission.OPEN_BODYCAMS, f"open body cam {restream.feed_name}")
+        response = web.StreamResponse(
+            headers={"Content-Type": "video/mp2t", "Cache-Control": "no-store"}
+        )
+        await response.prepare(request)
+        watcher = restream.watch()
+        try:
+            while data := await watcher.next():
+                await response.write(data)
+        except ConnectionError:
+            pass  # the desk went away: nothing of ours to keep
+        finally:
+            restream.unwatch(watcher)
+        return response
+
     # -- inside ---------------------------------------------------------------------------
+
+    def _keep(self, token: str, person: Person, address: str) -> None:
+        """Remember a sign-in, in memory and (its hash) in the database, so a desk stays
+        signed in when the server restarts."""
+        now = time.time()
+        self._tokens[token] = _Signed(person, now + TOKEN_HOURS * 3600)
+        with closing(open_database(self._database)) as db:
+            db.table("desk_sessions").delete_where("expires_at < ?", [now])
+            db.table("desk_sessions").insert(
+                {
+                    "token_sha256": _hash(token),
+                    "user": person.user,
+                    "signed_in_at": now,
+                    "expires_at": now + TOKEN_HOURS * 3600,
+                    "address": address,
+                }
+            )
+
+    def _signed(self, token: str) -> _Signed | None:
+        """Who holds this token: from memory, else from a sign-in before a restart, with the
+        account as it is now (a disabled account or a changed role counts from now on)."""
+        now = time.time()
+        signed = self._tokens.get(token)
+        if signed is None and token:
+            with closing(open_database(self._database)) as db:
+                row = next(
+                    db.query(
+                        "SELECT s.expires_at, a.user, a.display, a.role FROM desk_sessions s"
+                        " JOIN accounts a ON a.user = s.user"
+                        " WHERE s.token_sha256 = ? AND a.disabled = 0",
+                        [_hash(token)],
+                    ),
+                    None,
+                )
+            if row is not None:
+                person = Person(row["user"], row["display"], Role(row["role"]), How.VIGIL)
+                signed = self._tokens[token] = _Signed(person, row["expires_at"])
+        if signed is None or signed.expires_at < now:
+            self._tokens.pop(token, None)
+            return None
+        return signed
 
     def _check(self, user: str, password: str, address: str) -> Person | None:
         """The person for a good password (and a SIGNED_IN entry), else None (REFUSED)."""
@@ -191,3 +272,7 @@ class DeskApi:
         while failures and now - failures[0] > 60:
             failures.popleft()
         return len(failures) >= FAILURES_PER_MINUTE
+
+
+def _hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()

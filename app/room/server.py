@@ -6,13 +6,14 @@ at pictures here. It runs the caller gateway, Janus (started and supervised, or 
 in [sfu]) with the room's VideoRoom, and the HTTPS API desks sign in to
 (app/room/desk_api.py). `vigil status` on the server's base dir reports all of it.
 
-What is not here yet (issue 15, next steps): callers' WHIP offers handed to Janus rather than
-received here, the server's packet feeds published into the room, and the desks that show
-them.
+Desks show the room's feeds from the server's restream of the packets it pulls
+(app/room/restream.py): a camera is pulled once whatever the number of desks, and adding
+a desk costs the server no decode.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 import time
@@ -27,9 +28,10 @@ from app.room.desk_api import DeskApi
 from app.room.janus_api import JanusError, JanusSession
 from app.room.janus_config import JanusSettings
 from app.room.janus_process import JanusProcess
+from app.room.restream import Restream
 from app.room.videoroom import Room
 from app.tls import server_ssl_context
-from media.live import Decoding
+from media.live import Decoding, Feed
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,11 @@ class RoomServer:
         self.session: JanusSession | None = None
         self.room: Room | None = None
         self.room_error: str | None = None
-        self.api = DeskApi(base.database, self._room_view)
+        self.restreams: dict[str, Restream] = {}
+        """Each feed's restream to the desks, by feed id."""
+        self.feeds.added.append(self._restream)
+        self.feeds.removed.append(self._end_restream)
+        self.api = DeskApi(base.database, self._room_view, self._find_restream)
         self.fingerprint: str | None = None
 
     async def start(self) -> None:
@@ -85,6 +91,8 @@ class RoomServer:
         if self.janus is not None:
             await self.janus.start()
         await self._open_room()
+        for feed in self.feeds.feeds:
+            self._restream(feed)
         self.recording.start()  # recovers what a crash left before anything records
         self.feeds.start()
         if self.gateway is not None:
@@ -99,6 +107,8 @@ class RoomServer:
         await self.api.start(self.settings.host, self.settings.port, context)
 
     async def close(self) -> None:
+        for feed in list(self.feeds.feeds):
+            self._end_restream(feed)  # desks' streams end, so the API closes at once
         await self.api.close()
         if self.gateway is not None:
             await self.gateway.close()
@@ -125,13 +135,40 @@ class RoomServer:
                 "public_url": self.settings.public_url,
                 "fingerprint": self.fingerprint,
             },
-            "feeds": [feed_status(feed, now) for feed in self.feeds.feeds],
+            "feeds": [self._feed_status(feed, now) for feed in self.feeds.feeds],
             "gateway": self.gateway.status() if self.gateway else None,
             "recording": self.recording.status(),
             "room": self._room_status(),
         }
 
     # -- inside ---------------------------------------------------------------------------
+
+    def _restream(self, feed: Feed) -> None:
+        """Restream the feed to the desks from the packets its source already pulls."""
+        restream = Restream(feed.name, asyncio.get_running_loop())
+        self.restreams[feed.id] = restream
+        feed.packet_taps = (*feed.packet_taps, restream)
+
+    def _end_restream(self, feed: Feed) -> None:
+        restream = self.restreams.pop(feed.id, None)
+        if restream is None:
+            return
+        feed.packet_taps = tuple(tap for tap in feed.packet_taps if tap is not restream)
+        restream.close()
+
+    def _feed_status(self, feed: Feed, now: float) -> dict[str, Any]:
+        status = feed_status(feed, now)
+        restream = self.restreams.get(feed.id)
+        if restream is not None:
+            status["restream"] = restream.status()
+        return status
+
+    def _find_restream(self, feed_id: str) -> tuple[str, Restream] | None:
+        feed = self.feeds.find(feed_id)
+        restream = self.restreams.get(feed_id)
+        if feed is None or restream is None:
+            return None
+        return feed.kind.value, restream
 
     async def _open_room(self) -> None:
         """A Janus session and the room on it, anew after Janus restarted."""

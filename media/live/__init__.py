@@ -3,6 +3,7 @@ thread, the latest-frame slot, pictures converted at tile size, sound levels, st
 and SRT read through a supervised srt-live-transmit."""
 
 from media.live.audio import PCM_CHANNELS, PCM_RATE, SILENCE_DB
+from media.live.backoff import Backoff
 from media.live.feed import (
     Connection,
     Decoding,
@@ -14,15 +15,17 @@ from media.live.feed import (
     RtspTransport,
 )
 from media.live.picture_out import fit_size, scaler_for
-from media.live.relay import Relay
+from media.live.relay import LOOPBACK, Relay, free_udp_port
 from media.live.slot import Picture
 from media.live.source import FeedSource
 from media.live.srt_relay import is_srt, srt_missing, srt_url_problem
 
 __all__ = [
+    "LOOPBACK",
     "PCM_CHANNELS",
     "PCM_RATE",
     "SILENCE_DB",
+    "Backoff",
     "Connection",
     "Decoding",
     "Feed",
@@ -35,6 +38,7 @@ __all__ = [
     "Relay",
     "RtspTransport",
     "fit_size",
+    "free_udp_port",
     "is_srt",
     "scaler_for",
     "srt_missing",

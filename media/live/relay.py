@@ -9,7 +9,10 @@ fails, lets the relay say why in words the operator understands (`explain`).
 
 from __future__ import annotations
 
+import socket
 from typing import Protocol
+
+LOOPBACK = "127.0.0.1"
 
 
 class Relay(Protocol):
@@ -30,3 +33,11 @@ class Relay(Protocol):
     def explain(self, error: str) -> str:
         """The reason to show for a failed read, knowing what the relay saw."""
         ...
+
+
+def free_udp_port() -> int:
+    """A UDP port on loopback nobody holds now (the kernel's choice, released again), for
+    a relay to send its MPEG-TS to."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])

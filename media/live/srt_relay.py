@@ -31,19 +31,18 @@ import logging
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import threading
 import time
 import urllib.parse
 
 from media.live.backoff import Backoff
+from media.live.relay import LOOPBACK, free_udp_port
 
 log = logging.getLogger(__name__)
 
 PROGRAM = "srt-live-transmit"
 INSTALL = "apt-get install srt-tools"
-LOOPBACK = "127.0.0.1"
 MODES = ("caller", "listener")
 PASSPHRASE_LENGTHS = range(10, 80)
 """SRT's own limit (10 to 79 characters); srt-live-transmit refuses anything else."""
@@ -115,13 +114,6 @@ def srt_missing(program: str = PROGRAM) -> str | None:
     return None
 
 
-def _free_udp_port() -> int:
-    """A UDP port on loopback nobody holds now (the kernel's choice, released again)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
 class SrtRelay:
     """One feed's srt-live-transmit, from `url` to udp://127.0.0.1:`port`, kept running from
     `start()` until `stop()`. `problem` says why nothing arrives, when the relay knows."""
@@ -139,7 +131,7 @@ class SrtRelay:
         self.name = name
         self.program = program
         self.mode = srt_mode(url)
-        self.port = _free_udp_port()
+        self.port = free_udp_port()
         self.starts = 0
         self.connected = False
         self.problem: str | None = None
