@@ -12,6 +12,8 @@ import pytest
 from PIL import Image
 
 from tests.e2e.harness import RunningVigil, vigil
+from widgets import theme
+from widgets.layout import cell_rects, layout_for
 
 FIELDS = {
     "id",
@@ -73,8 +75,10 @@ def test_status_without_an_instance_exits_3(short_tmp: Path) -> None:
     assert "no instance is running" in result.stderr
 
 
-TILE_BACKGROUND = (0x14, 0x17, 0x1C)
-"""widgets/theme.py's TILE_BACKGROUND: what a tile with no picture (a shutter) is filled with."""
+TILE_BACKGROUND = theme.TILE_BACKGROUND.getRgb()[:3]
+"""What a tile with no picture (a shutter) is filled with."""
+THEME_BACKGROUND = theme.BACKGROUND.getRgb()[:3]
+"""The wall's own background: the gaps between its tiles and the margin round them."""
 BODYCAM_CELLS = {(1, 0), (1, 1), (1, 2), (2, 0)}
 """Where the 3x3 wall puts media/demo.py's four body cams: after its three callers, in order."""
 
@@ -101,23 +105,49 @@ def snapshot(short_tmp: Path, name: str, after_s: float) -> np.ndarray:
     return image
 
 
+def runs(flags: np.ndarray) -> list[tuple[int, int]]:
+    """The [start, end) runs of True in a 1-D array of flags."""
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], flags.astype(int), [0]))))
+    return [(int(a), int(b)) for a, b in zip(edges[::2], edges[1::2], strict=True)]
+
+
 def wall_cells(image: np.ndarray) -> dict[tuple[int, int], np.ndarray]:
-    """The middle of each of the 3x3 wall's cells (away from the tile's header and footer)."""
-    top, bottom = 30, 690  # inside the menu and status bars
-    # The wall ends at the first column past its second gap between tiles that is one flat
-    # colour from top to bottom: the gap between the wall and the map panel docked beside it.
-    flat = [x for x in range(560, 1280) if image[top:bottom, x].std(axis=0).max() < 1]
-    assert flat, "no edge between the wall and the map"
-    wall_width = flat[0]
-    assert wall_width > 640, f"the wall is only {wall_width} px wide beside the map"
-    cell_h, cell_w = (bottom - top) // 3, wall_width // 3
+    """The middle of each of the 3x3 wall's cells (away from the tile's header and footer).
+
+    The cells are where the wall's own layout (widgets/layout.py's `cell_rects`, 2 px gaps
+    in the wall's BACKGROUND) puts them in the wall's rectangle, which is found in the
+    picture rather than assumed: whatever sits above it (menu bar, a setup banner of any
+    number of lines) and beside it (the map panel). The wall's left margin, column 0, is
+    BACKGROUND from its top to its bottom and nothing else is; the wall is as wide as the
+    column of BACKGROUND where the layout's gaps fall as `cell_rects` says."""
+    background = (image == THEME_BACKGROUND).all(axis=2)
+    top, end = max(runs(background[:, 0]), key=lambda run: run[1] - run[0])
+    height = end - top
+    layout = layout_for("auto", 9)
+    assert (layout.columns, layout.rows) == (3, 3)
+
+    def gaps(rects: list[tuple[int, int, int, int]], axis: int, length: int) -> set[int]:
+        """Lines the layout leaves as gaps along `axis` (0: x, 1: y), edges included."""
+        starts = {rect[axis] for rect in rects}
+        ends = {rect[axis] + rect[axis + 2] for rect in rects}
+        return {0, length - 1} | {s - 1 for s in starts} | ends - {length}
+
+    flat = {x for x in range(image.shape[1]) if background[top:end, x].all()}
+    widths = [
+        x + 1
+        for x in sorted(flat)
+        if x > 0
+        and gaps(cell_rects(layout, x + 1, height), 0, x + 1) <= flat
+        and gaps(cell_rects(layout, x + 1, height), 1, height)
+        <= {y - top for y in range(top, end) if background[y, : x + 1].all()}
+    ]
+    assert widths, "no 3x3 wall found in the picture"
+    width = widths[0]
+    assert width > 640, f"the wall is only {width} px wide beside the map"
+    rects = cell_rects(layout, width, height)
     return {
-        (row, col): image[
-            top + row * cell_h + 40 : top + (row + 1) * cell_h - 40,
-            col * cell_w + 20 : (col + 1) * cell_w - 20,
-        ]
-        for row in range(3)
-        for col in range(3)
+        (index // 3, index % 3): image[top + y + 40 : top + y + h - 40, x + 20 : x + w - 20]
+        for index, (x, y, w, h) in enumerate(rects)
     }
 
 
