@@ -187,6 +187,12 @@ class AccountBook:
         rows = self._db.table("accounts").rows_where(order_by="created_at, user")
         return [Account.from_row(row) for row in rows]
 
+    def data_version(self) -> int:
+        """A number that changes whenever another connection (another process's `vigil
+        users`, say) commits to the database: a cheap way to know the accounts may have
+        changed without reading them (SQLite's PRAGMA data_version)."""
+        return int(self._db.conn.execute("PRAGMA data_version").fetchone()[0])
+
     def has_admin(self) -> bool:
         """Whether an admin account was ever made, disabled or not: until one is, the
         instance is in setup mode."""

@@ -35,6 +35,7 @@ class Session:
         self._person = who_is_here(book, settings, os_name=self._os_name)
         self._locked = False
         self._logged_in = False
+        self._seen_version = book.data_version()
 
     @property
     def person(self) -> Person:
@@ -87,6 +88,39 @@ class Session:
         self._locked = False
         self._person = who_is_here(self._book, self._settings, os_name=self._os_name)
         return self._person
+
+    def refresh(self) -> bool:
+        """Follow the accounts as they are now (changed by `vigil users` while the window
+        runs): the first admin ends setup mode, a role changed or an account disabled takes
+        effect. True when the person changed. A signed-in person stays who they are, with
+        their account re-read; the OS user is looked up again. A change is a SIGNED_IN
+        custody entry for the person as they now are, so the log says which role acted."""
+        version = self._book.data_version()
+        if version == self._seen_version:
+            return False
+        self._seen_version = version
+        before = self._person
+        if before.how is How.VIGIL:
+            account = self._book.get(before.user)
+            if account is None or account.disabled:
+                after = Person(
+                    before.user,
+                    before.display,
+                    None,
+                    How.NOBODY,
+                    f"{before.user}'s Vigil account is disabled.",
+                )
+            else:
+                after = Person(account.user, account.display, account.role, How.VIGIL)
+        else:
+            after = who_is_here(self._book, self._settings, os_name=self._os_name)
+        if after == before:
+            return False
+        self._person = after
+        if after.how in (How.OS, How.SETUP, How.VIGIL):
+            self._log(CustodyAction.SIGNED_IN, {"how": after.how.value, "why": "accounts changed"})
+            self._logged_in = True
+        return True
 
     def lock(self, why: str = "idle") -> None:
         if not self._locked:

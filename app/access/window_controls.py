@@ -7,14 +7,19 @@ Glue between the session (app/access/session.py, no Qt) and the widgets that sho
 glues the caller gateway. A control a role may not use is not offered: its action is hidden and
 disabled, so its shortcut does nothing either. Nothing here can hold up an unattended start
 (`--offscreen`, `snapshot`, the demo): with no accounts Vigil is in setup mode, and the sign-in
-dialog, when the config asks for one, never blocks."""
+dialog, when the config asks for one, never blocks.
+
+Accounts change while the wall runs (`vigil users add` from another terminal ends setup
+mode): the session is asked every ACCOUNTS_POLL_MS whether the database changed (SQLite's
+data_version, one cheap query) and, when the person it stands for changed, the banner, the
+status line and the controls follow."""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable
 
-from PySide6.QtCore import QObject
+from PySide6.QtCore import QObject, QTimer
 from PySide6.QtGui import QAction
 from PySide6.QtWidgets import QLabel, QMainWindow, QVBoxLayout, QWidget
 
@@ -25,6 +30,9 @@ from app.config import SignIn
 from widgets.access import AccessBanner, IdleWatcher, LockScreen, SignInDialog
 
 log = logging.getLogger(__name__)
+
+ACCOUNTS_POLL_MS = 1000
+"""How often the window looks for account changes made elsewhere."""
 
 
 class AccessControls(QObject):
@@ -51,12 +59,10 @@ class AccessControls(QObject):
         self.lock_screen.unlock_requested.connect(self._unlock)
         self.lock_screen.switch_user_requested.connect(self._switch_user)
         self.idle: IdleWatcher | None = None
-        # Setup mode has no accounts to tell people apart, so nothing to lock against;
-        # a demo left running is not locked either.
-        if session.idle_lock_s > 0 and not session.person.setup_mode:
-            self.idle = IdleWatcher(session.idle_lock_s, parent=self)
-            self.idle.idle.connect(self.lock)
+        self._watch_idle()
         self.dialog: SignInDialog | None = None
+        self._accounts = QTimer(self)
+        self._accounts.timeout.connect(self.follow_accounts)
 
     def start(self) -> None:
         """Record who the window opened for and offer what they may use; with Vigil's own
@@ -65,6 +71,27 @@ class AccessControls(QObject):
         if self.session.person.how is How.NOBODY and self._sign_in is SignIn.VIGIL:
             self.ask_sign_in()
         self.apply()
+        self._accounts.start(ACCOUNTS_POLL_MS)
+
+    def follow_accounts(self) -> None:
+        """Take in account changes made elsewhere; with Vigil's sign-in, a window left with
+        nobody who may use it offers the sign-in dialog."""
+        if not self.session.refresh():
+            return
+        person = self.session.person
+        log.info("accounts changed: the window is now for %s", person.label)
+        self._watch_idle()
+        if person.how is How.NOBODY and self._sign_in is SignIn.VIGIL:
+            self.ask_sign_in()
+        self.apply()
+
+    def _watch_idle(self) -> None:
+        # Setup mode has no accounts to tell people apart, so nothing to lock against;
+        # a demo left running is not locked either. Once setup mode ends, the lock starts.
+        session = self.session
+        if self.idle is None and session.idle_lock_s > 0 and not session.person.setup_mode:
+            self.idle = IdleWatcher(session.idle_lock_s, parent=self)
+            self.idle.idle.connect(self.lock)
 
     def gate(self, action: QAction, permission: Permission) -> None:
         """Offer `action` only to a person whose role holds `permission`."""
@@ -140,6 +167,7 @@ class AccessControls(QObject):
         self.ask_sign_in()
 
     def close(self) -> None:
+        self._accounts.stop()
         if self.idle is not None:
             self.idle.stop()
 

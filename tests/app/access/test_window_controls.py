@@ -5,6 +5,8 @@ the idle lock. Accounts are real rows in a real database, named after this compu
 from __future__ import annotations
 
 import getpass
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -125,3 +127,57 @@ def test_the_idle_lock_covers_the_wall_and_unlocks(qtbot: QtBot, tmp_path: Path)
     db = open_database(BaseDir(tmp_path / "base").database)
     actions = [e.action for e in CustodyLog(db).entries(getpass.getuser())]
     assert actions[-2:] == [CustodyAction.SESSION_LOCKED, CustodyAction.SESSION_UNLOCKED]
+
+
+def vigil_users(base: Path, *args: str) -> None:
+    """The real `vigil users` command, in its own process, as from another terminal."""
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "users", *args, "--base-dir", str(base)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+
+
+def test_the_window_follows_accounts_changed_while_it_runs(qtbot: QtBot, tmp_path: Path) -> None:
+    """In: a window in setup mode; from another process, `vigil users add ME --role
+    supervisor` (still setup mode: no admin yet), then `vigil users add chief --role admin`.
+    Out: the setup banner stays after the first, and within a few seconds of the second it
+    is gone without a restart: the status line says ME · supervisor, exactly a supervisor's
+    controls are offered, the wall still shows; custody says ME signed in as supervisor."""
+    window = wall(qtbot, tmp_path, None)
+    assert window.access is not None
+    base = tmp_path / "base"
+    me = getpass.getuser()
+    vigil_users(base, "add", me, "--role", "supervisor")
+    qtbot.wait(1500)  # more than a poll: nothing to follow yet
+    assert window.banner.isVisible()
+    assert "Setup mode" in window.banner.text()
+    vigil_users(base, "add", "chief", "--role", "admin")
+    qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=5000)
+    assert window.access.who.text() == f"Signed in: {me} · supervisor"
+    assert offered(window) == {"tag": True, "review": False, "layouts": True}
+    assert window.wall.isVisible()
+    assert window.access.idle is not None  # setup mode over: the idle lock now applies
+    db = open_database(BaseDir(base).database)
+    signed_in = [e for e in CustodyLog(db).entries(me) if e.action == CustodyAction.SIGNED_IN]
+    assert signed_in[-1].details_dict == {
+        "how": "os",
+        "why": "accounts changed",
+        "role": "supervisor",
+    }
+
+
+def test_made_an_admin_while_watching_the_window_says_so(qtbot: QtBot, tmp_path: Path) -> None:
+    """In: a window in setup mode; `vigil users add ME --role admin` from another process,
+    as the issue's lone user did. Out: within a few seconds the banner goes, the live wall
+    gives way to the line saying an admin does not watch feeds, nothing is offered."""
+    window = wall(qtbot, tmp_path, None)
+    vigil_users(tmp_path / "base", "add", getpass.getuser(), "--role", "admin")
+    qtbot.waitUntil(lambda: not window.banner.isVisible(), timeout=5000)
+    assert not window.wall.isVisible()
+    assert window._no_watching.isVisible()
+    assert "admin" in window._no_watching.text()
+    assert offered(window) == {"tag": False, "review": False, "layouts": False}
