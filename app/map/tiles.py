@@ -21,6 +21,7 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -134,7 +135,15 @@ class MBTiles:
 class XyzTiles:
     """The force's tile server ({z}/{x}/{y} template), behind a disk cache under the base dir."""
 
-    def __init__(self, template: str, cache_dir: Path, *, user_agent: str = "Vigil") -> None:
+    def __init__(
+        self,
+        template: str,
+        cache_dir: Path,
+        *,
+        user_agent: str = "Vigil",
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        """`clock` (monotonic seconds) times the rest after a failure; tests hand in theirs."""
         problem = check_setting(template)
         if problem:
             raise MapTilesError(problem)
@@ -143,6 +152,7 @@ class XyzTiles:
         self.description = urllib.parse.urlsplit(template).hostname or template
         self.attribution = ""
         self._user_agent = user_agent
+        self._clock = clock
         self._failed_at = 0.0
         self._lock = threading.Lock()
         self.fetched = 0
@@ -158,7 +168,7 @@ class XyzTiles:
             return cached
         with self._lock:
             failed_at = self._failed_at
-        if failed_at and time.monotonic() - failed_at < RETRY_AFTER_FAILURE_S:
+        if failed_at and self._clock() - failed_at < RETRY_AFTER_FAILURE_S:
             return cached
         fetched = self._fetch(zoom, x, y)
         if fetched is None:
@@ -192,7 +202,7 @@ class XyzTiles:
     def _failed(self, why: str) -> None:
         with self._lock:
             first = self._failed_at == 0.0
-            self._failed_at = time.monotonic()
+            self._failed_at = self._clock()
             self.failures += 1
         if first:
             log.warning(

@@ -26,6 +26,7 @@ from app.map.tile_server import TileServer
 from app.map.tiles import MapTilesError, MBTiles, XyzTiles, open_tiles
 from app.paths import BaseDir
 from media.telemetry.geo import tile_of
+from tests.clock import Clock
 from tests.maps import make_mbtiles, tile_png
 from tests.servers import LOOPBACK, HttpServer
 
@@ -431,25 +432,26 @@ def test_an_unfetched_tile_is_none_while_down_and_no_retry_in_the_rest_period(
 def test_the_rest_period_holds_off_then_lets_a_retry_through(
     upstream_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """In: an upstream answering 503, then healthy again; RETRY_AFTER_FAILURE_S 1 s.
-    Out: the first ask reaches it (1 request) and gets None; asks in the next 0.3 s send
-    nothing; once the rest period is over the next ask reaches upstream and gets the tile.
-    (0.7 s of slack either side, so a loaded machine cannot make it flaky.)"""
-    monkeypatch.setattr(map_tiles, "RETRY_AFTER_FAILURE_S", 1.0)
+    """In: an upstream answering 503, then healthy again; RETRY_AFTER_FAILURE_S 30 s on the
+    tests' Clock.
+    Out: the first ask reaches it (1 request) and gets None; asks at 0 s and 29.9 s into the
+    rest period send nothing and get None; at 30.1 s the next ask reaches upstream and gets
+    the tile (2 requests)."""
+    monkeypatch.setattr(map_tiles, "RETRY_AFTER_FAILURE_S", 30.0)
+    clock = Clock()
     upstream = HttpServer(upstream_dir).start()
     try:
-        source = XyzTiles(upstream.url("{z}/{x}/{y}.png"), tmp_path / "cache")
+        source = XyzTiles(upstream.url("{z}/{x}/{y}.png"), tmp_path / "cache", clock=clock)
         address = york_tiles(12)[2]
         upstream.fail_with = 503
-        asked = time.monotonic()
         assert source.tile(*address) is None
         assert upstream.requests == 1
         upstream.fail_with = None
-        while time.monotonic() < asked + 0.3:
-            assert source.tile(*address) is None
-            time.sleep(0.02)
+        assert source.tile(*address) is None
+        clock.advance(29.9)
+        assert source.tile(*address) is None
         assert upstream.requests == 1, "no request during the rest period"
-        time.sleep(max(0.0, asked + 1.3 - time.monotonic()))
+        clock.advance(0.2)
         tile = source.tile(*address)
         assert tile is not None
         assert tile.data == tile_png(*address)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import sqlite3
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ import sqlite_utils
 from app.map.tracks import TrackBook, TrackPoint, TrackRecorder, TrackSource
 from media.live.feed import Feed, FeedKind, FeedSpec, Location
 from media.telemetry.klv import DroneTelemetry, KlvStats
+from tests.servers import wait_for
 
 T0 = 1_760_000_000.0
 YORK = (53.9590, -1.0815)
@@ -31,14 +31,6 @@ def make_feed(name: str, kind: FeedKind = FeedKind.CALLER) -> Feed:
 
 def fix(at: float, lat: float = YORK[0], lon: float = YORK[1]) -> Location:
     return Location(lat, lon, 8.0, at, heading_deg=90.0, speed_mps=1.4)
-
-
-def wait_for(condition: Callable[[], bool], timeout_s: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout_s
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.01)
 
 
 class Sampled:
@@ -57,7 +49,7 @@ class Sampled:
     def wait_more(self, count: int = 3) -> None:
         """Wait until `count` more samples have been taken."""
         target = self.samples + count
-        wait_for(lambda: self.samples >= target, timeout_s=30)
+        wait_for(lambda: self.samples >= target, 30, f"{target} samples")
 
 
 @pytest.fixture
@@ -137,11 +129,11 @@ def test_recorder_writes_each_fix_once(
     rec = recorder(sampled, interval_s=0.01)
     rec.start()
     feed.location = fix(T0)
-    wait_for(lambda: rec.points_written == 1)
+    wait_for(lambda: rec.points_written == 1, 30, "rec.points_written == 1")
     sampled.wait_more()
     assert rec.points_written == 1
     feed.location = fix(T0 + 1)
-    wait_for(lambda: rec.points_written == 2)
+    wait_for(lambda: rec.points_written == 2, 30, "rec.points_written == 2")
     feed.location = fix(T0 + 1)  # a phone sending the same fix again
     sampled.wait_more()
     rec.stop()
@@ -163,11 +155,11 @@ def test_recorder_follows_feeds_added_while_running(
     rec = recorder(sampled, interval_s=0.02)
     caller.location = fix(T0)
     rec.start()
-    wait_for(lambda: rec.points_written == 1)
+    wait_for(lambda: rec.points_written == 1, 30, "rec.points_written == 1")
 
     feeds.append(officer)
     officer.location = fix(T0 + 5)
-    wait_for(lambda: rec.points_written == 2)
+    wait_for(lambda: rec.points_written == 2, 30, "rec.points_written == 2")
     feeds.remove(caller)
     caller.location = fix(T0 + 6)
     sampled.wait_more()
@@ -194,7 +186,7 @@ def test_drone_fix_carries_altitude_and_klv_source(
     caller.location = fix(T0)
     rec = recorder(lambda: [drone, caller], interval_s=0.02)
     rec.start()
-    wait_for(lambda: rec.points_written == 2)
+    wait_for(lambda: rec.points_written == 2, 30, "rec.points_written == 2")
     rec.stop()
 
     flown = book.latest(drone.name)
@@ -222,13 +214,13 @@ def test_locked_database_does_not_stop_the_recorder(
     rec = recorder(sampled, interval_s=0.02, busy_timeout_ms=50)
     feed.location = fix(T0)
     rec.start()
-    wait_for(lambda: rec.points_written == 1)
+    wait_for(lambda: rec.points_written == 1, 30, "rec.points_written == 1")
 
     blocker = sqlite3.connect(db_path, isolation_level=None)
     blocker.execute("BEGIN EXCLUSIVE")
     with caplog.at_level(logging.DEBUG, logger="app.map.tracks"):
         feed.location = fix(T0 + 1)
-        wait_for(lambda: rec.last_error is not None)
+        wait_for(lambda: rec.last_error is not None, 30, "rec.last_error is not None")
         feed.location = fix(T0 + 2)
         sampled.wait_more()
         assert rec.running
@@ -236,9 +228,9 @@ def test_locked_database_does_not_stop_the_recorder(
         assert rec.pending == 2
         blocker.execute("ROLLBACK")
         blocker.close()
-        wait_for(lambda: rec.points_written == 3)
+        wait_for(lambda: rec.points_written == 3, 30, "rec.points_written == 3")
         feed.location = fix(T0 + 3)
-        wait_for(lambda: rec.points_written == 4)
+        wait_for(lambda: rec.points_written == 4, 30, "rec.points_written == 4")
 
     assert rec.running
     assert rec.last_error is None
@@ -259,7 +251,7 @@ def test_stop_writes_the_last_fix_and_ends_the_thread(
     sampled = Sampled(lambda: [feed])
     rec = recorder(sampled, interval_s=60.0)
     rec.start()
-    wait_for(lambda: sampled.samples >= 1)
+    wait_for(lambda: sampled.samples >= 1, 30, "sampled.samples >= 1")
     feed.location = fix(T0)
     rec.stop(timeout_s=2.0)  # a thread left in its minute's wait would outlive this
 
