@@ -17,6 +17,7 @@ from media.clips.player import ClipPlayer, PlayState, ShownFrame
 from media.clips.reader import ClipDecoder, ClipReadError, ClipSegment, format_utc, index_clip
 from media.recording.segment import SegmentInfo
 from media.testcard import read_frame_number
+from tests.clock import Clock
 from tests.review_media import FPS, SIZE, T0, clip_segments, encode_card, first_pts_s, record
 
 FRAME_S = 1 / FPS
@@ -189,10 +190,17 @@ def test_player_steps_seeks_and_plays_paced_by_utc(recording) -> None:
 
 
 def test_player_pauses_and_plays_again_from_the_start_after_the_end(recording) -> None:
+    """In: a player on 1 s of the recording, on the tests' Clock: play, pause, then the
+    clock moved on 10 s (a hundred frames' time) and two speed changes, each answered with
+    a state, so the player's loop has gone round with frames long due; then sent to the
+    last frame and played.
+    Out: paused, it still shows the frame it paused on; played from the last frame, it
+    starts again from frame 0."""
     infos, zero = recording
     index = index_clip(clip_segments(infos), zero + 5.0, zero + 6.0)
     shown = Shown()
-    player = ClipPlayer(index, shown.frame, shown.state, box=(160, 120))
+    clock = Clock()
+    player = ClipPlayer(index, shown.frame, shown.state, box=(160, 120), clock=clock)
     try:
         shown.wait(lambda s: s.frames)
         player.play()
@@ -200,8 +208,13 @@ def test_player_pauses_and_plays_again_from_the_start_after_the_end(recording) -
         player.pause()
         shown.wait(lambda s: s.states and not s.states[-1].playing)
         at = shown.last.ref.number
-        time.sleep(0.3)
+        clock.advance(10.0)
+        reported = len(shown.states)
+        player.set_speed(1.0)
+        player.set_speed(1.0)
+        shown.wait(lambda s: len(s.states) >= reported + 2)
         assert shown.last.ref.number == at, "a paused player moved on"
+        assert not shown.states[-1].playing
         player.show(len(index) - 1)
         shown.wait(lambda s: s.last.ref.number == len(index) - 1)
         player.play()  # at the end: from the start again
