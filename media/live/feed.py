@@ -55,6 +55,15 @@ class Decoding(enum.StrEnum):
     """No picture at all: nobody here needs one (a room server records and forwards)."""
 
 
+class StreamRole(enum.StrEnum):
+    """Which of a camera's streams a feed's pictures come from."""
+
+    MAIN = "main"
+    """The camera's full stream: always the one recorded."""
+    SUB = "sub"
+    """Its smaller sub-stream (`FeedSpec.substream_url`), for tiles it still fills."""
+
+
 class RtspTransport(enum.StrEnum):
     TCP = "tcp"
     UDP = "udp"
@@ -74,6 +83,9 @@ class FeedSpec:
     """Replay a local file from the start when it ends (demo and test material)."""
     incident: str | None = None
     """The incident reference the feed was opened for (callers), shown on its tile."""
+    substream_url: str | None = None
+    """The same camera's smaller stream, for tiles it still fills (same credentials as
+    `url`); the main stream is the one recorded. See media/live/substream.py."""
 
 
 @dataclass(frozen=True)
@@ -146,6 +158,11 @@ class Feed:
         self.decoding = Decoding.ALL
         """How much video the source decodes; read by its thread at every packet, so a
         change takes effect at the next one (and pictures resume at the next key frame)."""
+        self.stream = StreamRole.MAIN
+        """The stream the pictures come from now (a feed with a sub-stream switches)."""
+        self.substream_problem: str | None = None
+        """Why the sub-stream is not used, in a few plain words (down, another codec or
+        shape, not smaller than the main), for the tile and `vigil status`; None if fine."""
         self._connection = Connection(FeedState.CONNECTING)
         self._display_size = (0, 0)
 

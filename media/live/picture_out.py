@@ -3,20 +3,24 @@
 Every source (PyAV demuxing a URL, aiortc receiving WebRTC) ends the same way: mark the
 feed live, scale and convert the frame for the screen, put it in the latest-frame slot,
 ring the wall, count it. `PictureOut` is that one path; it runs on the source's own thread.
+A feed with a sub-stream has one for each stream, and its `StreamSwitch` says which of the
+two may show a picture.
 """
 
 from __future__ import annotations
 
 import time
 from fractions import Fraction
+from functools import partial
 
 import av
 import numpy as np
 from av.video.reformatter import Interpolation, VideoReformatter
 
 from media.live.backoff import Backoff
-from media.live.feed import Connection, Feed, FeedState
+from media.live.feed import Connection, Feed, FeedState, StreamRole
 from media.live.slot import Picture
+from media.live.substream import StreamSwitch
 
 
 def fit_size(
@@ -45,16 +49,26 @@ class PictureOut:
     """One feed's last step from decoded frame to the wall. Not thread-safe: one source
     thread calls `deliver()`."""
 
-    def __init__(self, feed: Feed, backoff: Backoff | None = None) -> None:
+    def __init__(
+        self,
+        feed: Feed,
+        backoff: Backoff | None = None,
+        *,
+        role: StreamRole = StreamRole.MAIN,
+        switch: StreamSwitch | None = None,
+    ) -> None:
         self.feed = feed
         self.sar: Fraction | None = None
         """The stream's sample aspect ratio, when its decoder knows one."""
+        self.role = role
+        self._switch = switch
         self._backoff = backoff
         self._reformatter = VideoReformatter()
 
     def live(self) -> None:
-        """The feed is live: a picture came, or (where nothing is decoded) its packets do."""
-        if self.feed.connection.state is not FeedState.LIVE:
+        """The feed is live: a picture came, or (where nothing is decoded) its packets do.
+        Only the main stream speaks for the feed's connection."""
+        if self.role is StreamRole.MAIN and self.feed.connection.state is not FeedState.LIVE:
             self.feed.set_connection(Connection(FeedState.LIVE))
             if self._backoff is not None:
                 self._backoff.reset()
@@ -63,8 +77,12 @@ class PictureOut:
         """Show `frame`: `arrived` is when its data came in (monotonic), `started` when
         decoding it began (perf_counter), so the feed's decode time covers the conversion."""
         feed = self.feed
+        switch = self._switch
+        if switch is not None and not switch.wants(self.role):
+            return  # the other stream is shown: converting this picture would be wasted
         self.live()
         box_w, box_h = feed.display_size
+        picture: Picture | None = None
         if box_w > 0 and box_h > 0:
             width, height = fit_size(frame.width, frame.height, box_w, box_h, self.sar)
             out = self._reformatter.reformat(
@@ -78,23 +96,30 @@ class PictureOut:
             plane = out.planes[0]
             stride = plane.line_size
             pixels = np.frombuffer(memoryview(plane), np.uint8).reshape(height, stride // 4, 4)
-            feed.slot.put(
-                Picture(
-                    pixels=pixels,
-                    width=width,
-                    height=height,
-                    stride=stride,
-                    sequence=feed.stats.frames + 1,
-                    pts_s=float(frame.time) if frame.time is not None else None,
-                    arrived_at=arrived,
-                    decoded_at=time.monotonic(),
-                    source_width=frame.width,
-                    source_height=frame.height,
-                )
+            picture = Picture(
+                pixels=pixels,
+                width=width,
+                height=height,
+                stride=stride,
+                sequence=feed.stats.frames + 1,
+                pts_s=float(frame.time) if frame.time is not None else None,
+                arrived_at=arrived,
+                decoded_at=time.monotonic(),
+                source_width=frame.width,
+                source_height=frame.height,
             )
-            listener = feed.picture_listener
-            if listener is not None:
-                listener(feed)
+        if switch is None:
+            if picture is not None:
+                self._put(picture)
+        elif not switch.show(self.role, None if picture is None else partial(self._put, picture)):
+            return
         feed.stats.on_frame(
             frame.width, frame.height, time.perf_counter() - started, time.monotonic()
         )
+
+    def _put(self, picture: Picture) -> None:
+        feed = self.feed
+        feed.slot.put(picture)
+        listener = feed.picture_listener
+        if listener is not None:
+            listener(feed)

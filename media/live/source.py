@@ -13,7 +13,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-import urllib.parse
 from typing import Any
 
 import av
@@ -22,10 +21,28 @@ import av.error
 from av.codec.context import Flags
 
 from media.live.backoff import Backoff
-from media.live.feed import Connection, Decoding, Feed, FeedState, Location, PacketSink
+from media.live.feed import (
+    Connection,
+    Decoding,
+    Feed,
+    FeedState,
+    Location,
+    PacketSink,
+    StreamRole,
+)
+from media.live.opening import (
+    NETWORK_SCHEMES,
+    NoMediaError,
+    describe_error,
+    is_local,
+    open_options,
+    with_credentials,
+)
 from media.live.picture_out import PictureOut
 from media.live.relay import Relay
 from media.live.srt_relay import SrtRelay, is_srt
+from media.live.sub_source import SubstreamSource
+from media.live.substream import StreamInfo, StreamSwitch
 from media.telemetry import DroneTelemetry, KlvReader
 
 log = logging.getLogger(__name__)
@@ -34,67 +51,15 @@ OPEN_TIMEOUT_S = 5.0
 READ_TIMEOUT_S = 5.0
 """A connected feed silent this long is closed and reopened (it shows STALLED from 2 s)."""
 
-NETWORK_SCHEMES = frozenset(
-    {"rtsp", "rtsps", "rtmp", "rtmps", "srt", "udp", "rtp", "http", "https", "tcp"}
-)
-
-
-def is_local(url: str) -> bool:
-    scheme = urllib.parse.urlsplit(url).scheme
-    return scheme in ("", "file") or len(scheme) == 1  # "C:\\..." on Windows
-
-
-def with_credentials(url: str, username: str | None, password: str | None) -> str:
-    """The URL to hand to FFmpeg, with credentials put in; never stored or logged."""
-    if not username:
-        return url
-    parts = urllib.parse.urlsplit(url)
-    userinfo = urllib.parse.quote(username, safe="")
-    if password:
-        userinfo += ":" + urllib.parse.quote(password, safe="")
-    netloc = f"{userinfo}@{parts.hostname or ''}"
-    if parts.port:
-        netloc += f":{parts.port}"
-    return urllib.parse.urlunsplit(parts._replace(netloc=netloc))
-
-
-def open_options(url: str, rtsp_transport: str = "tcp") -> dict[str, str]:
-    """Low-delay demuxer and decoder options for a live URL."""
-    scheme = urllib.parse.urlsplit(url).scheme
-    options = {
-        "analyzeduration": "500000",  # µs: enough to find SPS/PPS at the next key frame
-        "probesize": "1000000",
-        "fflags": "nobuffer",
-        "flags": "low_delay",
-    }
-    if scheme in ("rtsp", "rtsps"):
-        options["rtsp_transport"] = rtsp_transport
-    if scheme in ("udp", "rtp"):
-        # The UDP reader thread's ring, counted in 188-byte TS packets: about 6 MB, room
-        # for many 1080p key frames. (A million, tried first, was 188 MB a feed, and RSS
-        # grew with every byte received until the ring wrapped.) An overrun must not end
-        # the stream: the decoder recovers at the next key frame.
-        options.setdefault("fifo_size", "32768")
-        options.setdefault("buffer_size", "4194304")
-        options.setdefault("overrun_nonfatal", "1")
-    if is_local(url):
-        options = {}
-    return options
-
-
-def describe_error(exc: BaseException) -> str:
-    """A short, operator-readable reason for a failed open or read."""
-    if isinstance(exc, av.error.ExitError):
-        return "no data (timed out)"
-    if isinstance(exc, av.error.FFmpegError):
-        return exc.strerror or type(exc).__name__
-    if isinstance(exc, NoMediaError):
-        return str(exc)
-    return f"{type(exc).__name__}: {exc}"
-
-
-class NoMediaError(Exception):
-    """The URL opened, but holds neither video nor audio."""
+__all__ = [
+    "NETWORK_SCHEMES",
+    "FeedSource",
+    "NoMediaError",
+    "describe_error",
+    "is_local",
+    "open_options",
+    "with_credentials",
+]
 
 
 class FeedSource:
@@ -115,7 +80,15 @@ class FeedSource:
         self._backoff = backoff or Backoff()
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"feed-{feed.name}", daemon=True)
-        self._out = PictureOut(feed, self._backoff)
+        self.switch: StreamSwitch | None = None
+        """Which of the feed's streams is shown, for a feed with a sub-stream."""
+        self._sub: SubstreamSource | None = None
+        if feed.spec.substream_url:
+            self.switch = StreamSwitch(feed)
+            self._sub = SubstreamSource(
+                feed, self.switch, open_timeout_s=open_timeout_s, read_timeout_s=read_timeout_s
+            )
+        self._out = PictureOut(feed, self._backoff, switch=self.switch)
         self._file_clock: tuple[float, float] | None = None
         self._sinks: tuple[PacketSink, ...] = ()
         """The recorder and taps begun on this connection's streams."""
@@ -137,19 +110,26 @@ class FeedSource:
                 return
             self.relay.start()
         self._thread.start()
+        if self._sub is not None:
+            self._sub.start()
 
     def stop(self, timeout_s: float = 1.0) -> None:
         """Ask the thread to end and wait a little. A read blocked in FFmpeg ends at its
         timeout; the thread is a daemon, so it never holds up the program's exit."""
         self._stop.set()
+        if self._sub is not None:
+            self._sub.stop(0)
         if self.relay is not None:
             self.relay.stop(timeout_s)
         if self._thread.is_alive() and self._thread is not threading.current_thread():
             self._thread.join(timeout_s)
+        if self._sub is not None:
+            self._sub.stop(timeout_s)
 
     @property
     def running(self) -> bool:
-        return self._thread.is_alive()
+        """Whether a thread of the feed's (its main stream's or its sub-stream's) still runs."""
+        return self._thread.is_alive() or (self._sub is not None and self._sub.running)
 
     # -- the thread ----------------------------------------------------------------------
 
@@ -246,6 +226,11 @@ class FeedSource:
             # The stream's size before any picture: a feed that decodes nothing still has one.
             stats.width, stats.height = video.codec_context.width, video.codec_context.height
             self._out.sar = video.codec_context.sample_aspect_ratio
+            if self.switch is not None:
+                context = video.codec_context
+                self.switch.main = StreamInfo(
+                    context.name, context.width, context.height, context.sample_aspect_ratio
+                )
         if audio is not None:
             stats.audio_codec = audio.codec_context.name
         if self.feed.connection.state is not FeedState.LIVE:
@@ -262,6 +247,8 @@ class FeedSource:
             arrived = time.monotonic()
             stats.on_packet(packet.size, arrived)
             self._record(packet, streams)
+            if self.switch is not None:
+                self.switch.update(arrived)
             if packet.is_corrupt:  # the demuxer saw lost or broken transport packets
                 stats.decode_errors += 1
             if packet.stream is klv and reader is not None:
@@ -297,9 +284,13 @@ class FeedSource:
                 stats.decode_errors += 1
 
     def _decode_wanted(self, packet: av.Packet[Any], video: Any) -> bool:
-        """Whether to decode this packet, as the feed's `decoding` says. A video packet left
-        undecoded leaves the decoder without its references, so it resumes at a key frame."""
+        """Whether to decode this packet, as the feed's `decoding` says (and, for a feed with
+        a sub-stream, its switch: nothing of the main stream's video while the sub is shown).
+        A video packet left undecoded leaves the decoder without its references, so it
+        resumes at a key frame."""
         decoding = self.feed.decoding
+        if self.switch is not None and packet.stream is video:
+            decoding = self.switch.decoding(StreamRole.MAIN)
         if decoding is Decoding.ALL and not self._resume_at_key:
             return True
         if decoding is not Decoding.ALL:
