@@ -35,14 +35,21 @@ from app.config.room import (
 )
 from app.config.sms import SmsSettings, SmsSettingsError, parse_sms_settings
 from app.paths import default_config_file
-from media.live import FeedKind, FeedSpec, RtspTransport, is_srt, srt_url_problem
+from media.live import (
+    NETWORK_SCHEMES,
+    FeedKind,
+    FeedSpec,
+    RtspTransport,
+    is_srt,
+    srt_url_problem,
+)
 from widgets.layout import LayoutError
 from widgets.layout import check as check_layout
 
 SECRET_SERVICE = "vigil"
 
 _MAP_KEYS = {"tiles", "centre", "zoom"}
-_FEED_KEYS = {"name", "kind", "url", "username", "rtsp_transport", "loop"}
+_FEED_KEYS = {"name", "kind", "url", "substream_url", "username", "rtsp_transport", "loop"}
 _TOP_KEYS = {
     "wall",
     "gateway",
@@ -271,6 +278,27 @@ def parse(text: str, path: Path | None = None) -> Config:
             if "passphrase" in srt_problem:
                 srt_problem += f": keyring set {SECRET_SERVICE} {secret_user(name)}"
             fail("url", srt_problem, "feeds", index)
+        substream_url = item.get("substream_url")
+        if substream_url is not None:
+            if not isinstance(substream_url, str) or not substream_url.strip():
+                fail("substream_url", "must be the sub-stream's URL, or left out", "feeds", index)
+            substream_url = substream_url.strip()
+            if urllib.parse.urlsplit(substream_url).password is not None:
+                fail(
+                    "substream_url",
+                    "the URL holds a password; remove it: the sub-stream uses the feed's "
+                    f"username and the password in the keyring ({secret_user(name)})",
+                    "feeds",
+                    index,
+                )
+            if urllib.parse.urlsplit(substream_url).scheme not in NETWORK_SCHEMES - {"srt"}:
+                fail(
+                    "substream_url",
+                    "a sub-stream is the camera's second network stream (rtsp://, udp://, "
+                    "rtmp://, http://…); SRT and files are not read as sub-streams",
+                    "feeds",
+                    index,
+                )
         transport = item.get("rtsp_transport", "tcp")
         if transport not in ("tcp", "udp"):
             fail("rtsp_transport", 'expected "tcp" or "udp"', "feeds", index)
@@ -288,6 +316,7 @@ def parse(text: str, path: Path | None = None) -> Config:
                 username,
                 rtsp_transport=RtspTransport(transport),
                 loop=loop,
+                substream_url=substream_url,
             )
         )
     gateway = None
