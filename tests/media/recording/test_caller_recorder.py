@@ -20,6 +20,7 @@ from media.live.webrtc import WebRtcSource
 from media.recording.caller_recorder import CallerRecorder, EncodeSettings, output_size
 from media.recording.recorder import Recorder
 from media.recording.segment import SegmentInfo
+from tests.servers import wait_for
 
 TICK = 3000  # one frame at 30 fps on the 90 kHz clock
 
@@ -95,21 +96,19 @@ def test_tall_pictures_are_scaled_and_a_new_size_starts_a_new_segment(tmp_path: 
 
 def test_a_busy_encoder_sheds_new_frames_and_counts_them(tmp_path: Path) -> None:
     """In: a queue of 3 frames; 60 frames of 640x360 put at once (far faster than any
-    encoder). Out: put never waits; frames are refused and counted, every frame is either
-    encoded or shed, and what was encoded decodes in full."""
+    encoder). Out: put never waits for room: frames are refused and counted (a put that
+    waited would shed none), every frame is either encoded or shed, and what was encoded
+    decodes in full. (How long a put takes is the benchmarks' to say.)"""
     encoder, _, closed = recording(tmp_path, max_queue_frames=3)
     # Made first: made between puts, the frames came slower than the encoder took them.
     frames = [picture(n, (640, 360)) for n in range(60)]
-    started = time.perf_counter()
     for frame in frames:
         encoder.put(frame, time.time())
-    put_s = time.perf_counter() - started
     assert encoder.stop()
     stats = encoder.stats()
     assert stats.frames_shed > 0
     assert stats.frames_encoded + stats.frames_shed == stats.frames_in == 60
     assert sum(len(decoded(i.path)) for i in closed) == stats.frames_encoded
-    assert put_s < 0.5, "put must only queue"
 
 
 def test_a_frame_whose_time_goes_back_is_dropped(tmp_path: Path) -> None:
@@ -131,19 +130,21 @@ def test_the_encoder_thread_is_nicer_than_the_wall(tmp_path: Path) -> None:
     encoder, _, _ = recording(tmp_path)
     encoder.put(picture(0), time.time())
     thread = next(t for t in threading.enumerate() if t.name == "encode-Caller 1")
-    deadline = time.monotonic() + 5
     mine = os.getpriority(os.PRIO_PROCESS, threading.get_native_id())
-    assert thread.native_id is not None
-    while os.getpriority(os.PRIO_PROCESS, thread.native_id) != mine + 5:
-        assert time.monotonic() < deadline
-        time.sleep(0.01)
+    native_id = thread.native_id
+    assert native_id is not None
+    wait_for(
+        lambda: os.getpriority(os.PRIO_PROCESS, native_id) == mine + 5,
+        30,
+        "the encoder thread to lower its priority",
+    )
     assert encoder.stop()
 
 
 def test_the_webrtc_source_gives_every_frame_to_its_recorder(tmp_path: Path) -> None:
     """In: a real aiortc video track (aiortc's own generator, 640x480 at 30 fps, paced in
     real time) into a WebRtcSource whose screen side never takes a frame, with a caller
-    encoder as its frame sink, for about a second; then the track stops.
+    encoder as its frame sink, until the encoder has had 20 frames; then the track stops.
     Out: the wall's one-frame handoff dropped all but the newest, yet the encoder got
     every frame, encoded them into segments that decode in full, and the track's end
     closed the open segment."""
@@ -156,18 +157,18 @@ def test_the_webrtc_source_gives_every_frame_to_its_recorder(tmp_path: Path) -> 
     async def stream() -> None:
         track = VideoStreamTrack()
         source.attach(track)
-        await asyncio.sleep(1.0)
+        async with asyncio.timeout(30):
+            while encoder.stats().frames_in < 20:
+                await asyncio.sleep(0.02)
         track.stop()
-        await asyncio.wait_for(source.track_ended.wait(), 2)
+        await asyncio.wait_for(source.track_ended.wait(), 10)
 
     asyncio.run(stream())
     stats = encoder.stats()
     assert stats.frames_in >= 20
     assert source.dropped == stats.frames_in - 1
-    deadline = time.monotonic() + 5
-    while len(closed) < 1:  # the track's end closes the segment, without a stop()
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    # The track's end closes the segment, without a stop().
+    wait_for(lambda: len(closed) >= 1, 30, "the track's end to close the segment")
     assert encoder.stop()
     assert feed.packet_sink is None
     assert sum(len(decoded(i.path)) for i in closed) == stats.frames_in
