@@ -31,6 +31,8 @@ from app.feeds import DemoPositions, DemoSender, FeedService, feed_status, with_
 from app.logs import setup_logging
 from app.map import MapService, TrackRecorder
 from app.paths import BaseDir
+from app.room import RoomDesk
+from media.live import Feed
 
 log = logging.getLogger(__name__)
 
@@ -56,26 +58,36 @@ class Instance:
         # With nothing configured a newcomer sees the demo; a wall with a gateway and no
         # fixed feeds is a caller desk, empty until someone is invited.
         nothing = config is None or (not config.feeds and config.gateway is None)
-        self.demo = DemoSender() if demo or nothing else None
-        if self.demo is not None:
+        room = config.room if config is not None else None
+        self.demo = DemoSender() if (demo or nothing) and room is None else None
+        if room is not None:
+            specs = []  # a room's desk shows the room's feeds: the server pulls them
+        elif self.demo is not None:
             specs = self.demo.specs()
         else:
             assert config is not None
             specs = [with_password(feed) for feed in config.feeds]
         self.feeds = FeedService(specs)
-        self.gateway = GatewayService.from_config(config, base, self.feeds)
+        self.room = RoomDesk(room, self.feeds) if room is not None else None
+        """The room server this desk shows, when it is one of a room's desks."""
+        # A room's desk records nothing and receives no callers: the server does both.
+        self.gateway = (
+            GatewayService.from_config(config, base, self.feeds) if room is None else None
+        )
         self.map = MapService(config.map if config else MapSettings(), base)
         # Every position a feed reports is kept as its track (evidence exports them).
-        self.tracks = TrackRecorder(lambda: list(self.feeds.feeds), base.database)
+        recorded = (list) if room is not None else (lambda: list(self.feeds.feeds))
+        self.tracks = TrackRecorder(recorded, base.database)
         # Every feed's packets into hashed, chained segments (evidence).
         self.recording = RecordingService(
             base,
-            lambda: list(self.feeds.feeds),
+            recorded,
             policy=config.recording if config else None,
             sources=self.feeds.source,
         )
-        self.feeds.added.append(self.recording.add)
-        self.feeds.removed.append(self.recording.remove)
+        if room is None:
+            self.feeds.added.append(self.recording.add)
+            self.feeds.removed.append(self.recording.remove)
         # The demo's callers and officers walk York; its drones fly there through their KLV.
         self.demo_positions = DemoPositions(self.feeds.feeds) if self.demo else None
         # What the control socket answers, each command with the permission it needs
@@ -98,6 +110,8 @@ class Instance:
         self.tracks.start()
 
     def stop(self) -> None:
+        if self.room is not None:
+            self.room.sign_out()
         if self.demo_positions is not None:
             self.demo_positions.stop()
         self.tracks.stop()
@@ -115,12 +129,19 @@ class Instance:
             "base_dir": str(self.base.root),
             "config": str(self.config.path) if self.config and self.config.path else None,
             "demo": self.demo is not None,
-            "feeds": [feed_status(feed, now) for feed in self.feeds.feeds],
+            "feeds": [self._feed_status(feed, now) for feed in self.feeds.feeds],
             "gateway": self.gateway.status() if self.gateway else None,
+            "room": self.room.status() if self.room else None,
             "map": self.map.status(),
             "tracks": self.tracks.status(),
             "recording": self.recording.status(),
         }
+
+    def _feed_status(self, feed: Feed, now: float) -> dict[str, Any]:
+        status = feed_status(feed, now)
+        if self.room is not None and self.room.shows(feed):
+            status["via"] = "room"
+        return status
 
 
 def make_qt_app(offscreen: bool) -> Any:
@@ -155,10 +176,11 @@ def make_qt_app(offscreen: bool) -> Any:
 def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instance, Any]:
     """Base dir, logging, config, Qt, feeds and window: what `run` and `snapshot` share."""
     from app.access import AccountBook, Session
-    from app.config import AccessSettings
+    from app.config import AccessSettings, SignIn
     from app.database import open_database
     from app.evidence import CustodyLog
     from app.evidence.review import open_review
+    from app.room import RoomSession
     from app.wall.remote import serve_wall
     from app.wall.screens import wall_screens
     from app.window import WallWindow
@@ -171,7 +193,13 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
     map_view = instance.map.view()
     access = config.access if config else AccessSettings()
     db = open_database(base.database)  # the window's session: who is here, what they may do
-    session = Session(AccountBook(db, CustodyLog(db)), access)
+    book = AccountBook(db, CustodyLog(db))
+    room = instance.room
+    session = (
+        Session(book, access)
+        if room is None
+        else RoomSession(book, access, room, on_sign_in=room.show_room)
+    )
     window = WallWindow(
         instance.feeds.feeds,
         layout=instance.layout,
@@ -180,13 +208,20 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
         service=instance.feeds,
         gateway=instance.gateway,
         map_view=map_view,
-        database=base.database,
+        # A room desk's evidence is the server's: tags and Review from a desk come next.
+        database=base.database if room is None else None,
         tag_seconds=(config.evidence if config else EvidenceSettings()).tag_seconds,
-        open_review=lambda parent, actor=None: open_review(
-            base, parent, map_view, config=config, actor=actor
+        open_review=(
+            (
+                lambda parent, actor=None: open_review(
+                    base, parent, map_view, config=config, actor=actor
+                )
+            )
+            if room is None
+            else None
         ),
         session=session,
-        sign_in=access.sign_in,
+        sign_in=access.sign_in if room is None else SignIn.VIGIL,
         screens=wall_screens(config.screens if config else 1),
     )
     serve_wall(instance.desk, window.screens, window.bodycams)

@@ -97,6 +97,11 @@ class WallWindow(QMainWindow):
             if gateway is not None and service is not None
             else None
         )
+        if service is not None and self.callers is None:
+            # Feeds that come and go while the wall runs without a gateway: a room's, as
+            # its desk signs in and out.
+            service.added.append(self._feed_came)
+            service.removed.append(self._feed_gone)
         self.map = MapPanel(
             lambda: [tile.feed for tile in self.screens.tiles()],
             map_setup(map_view, fit_first=True),
@@ -399,6 +404,14 @@ class WallWindow(QMainWindow):
             self.showNormal()
         else:
             self.showFullScreen()
+
+    def _feed_came(self, feed: Feed) -> None:
+        self.wall.add_feed(feed)
+
+    def _feed_gone(self, feed: Feed) -> None:
+        wall = self.screens.wall_of(feed.name)
+        if wall is not None:
+            wall.remove_feed(feed)
 
     def _save_state(self, *_: object) -> None:
         if self._state_file is not None and hasattr(self, "screens"):

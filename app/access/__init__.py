@@ -14,12 +14,13 @@ from app.access.person import (
     who_is_here,
 )
 from app.access.roles import Permission, Role
-from app.access.session import Session
+from app.access.session import WRONG_SIGN_IN, Session, SignInError
 from app.access.viewing import Viewing, ViewingLog
 
 __all__ = [
     "EXIT_NOT_PERMITTED",
     "REASON_KEYS",
+    "WRONG_SIGN_IN",
     "AccountBook",
     "AccountError",
     "Command",
@@ -32,6 +33,7 @@ __all__ = [
     "ReasonError",
     "Role",
     "Session",
+    "SignInError",
     "UnknownAccountError",
     "Viewing",
     "ViewingLog",

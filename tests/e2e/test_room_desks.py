@@ -105,7 +105,8 @@ def test_two_desks_see_a_feed_the_server_pulls_once_and_resume_after_it_restarts
             seen = server.wait_for(lambda s: s["feeds"][0]["restream"]["desks"] == 2, timeout=15)[
                 "feeds"
             ][0]
-            assert seen["decoding"] == "none" and seen["frames"] == 0  # the server decodes none
+            assert seen["decoding"] == "none"  # the server decodes nothing
+            assert seen["frames"] == 0
 
             os.kill(server.process.pid, signal.SIGKILL)
             server.process.wait(10)

@@ -1,0 +1,163 @@
+"""A desk of a control room: `vigil run` with a [room] section.
+
+The person at the desk signs in to the room server, not to the desk: the server checks the
+password and its roles decide (`RoomSession`, the window's session, asks the server on
+sign-in and unlock, and knows no accounts of its own). Once someone is signed in the desk
+shows the room's feeds, each read from the server's restream (`RoomDesk`, app/room/
+desk_feeds.py); signing out takes them off the wall. The desk records nothing: the server
+records every feed once.
+
+The sign-in dialog is the window's own (app/access/window_controls.py), as with Vigil's
+sign-in on a standalone desk. No Qt here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from app.access import WRONG_SIGN_IN, AccountBook, How, Person, Role, Session, SignInError
+from app.config import AccessSettings, RoomSettings, SignIn
+from app.feeds import FeedService
+from app.room.client import NotPinnedError, RoomClient, RoomError
+from app.room.desk_feeds import RoomRelay, room_feed_spec
+from media.live import Feed, FeedSource
+
+log = logging.getLogger(__name__)
+
+
+class RoomDesk:
+    """The room server as this desk sees it: who is signed in, and the room's feeds."""
+
+    def __init__(self, settings: RoomSettings, feeds: FeedService) -> None:
+        self.settings = settings
+        self.client = RoomClient(settings)
+        self._feeds = feeds
+        self._mine: dict[str, Feed] = {}
+        """The feeds this desk shows from the room, by the server's feed id."""
+        self.user: str | None = None
+        self.role: str | None = None
+        self.error: str | None = None
+
+    def sign_in(self, user: str, password: str) -> Person:
+        """The person the server says this is; RoomError when it refuses or is not there."""
+        signed = self.client.sign_in(user, password)
+        self.user, self.role, self.error = signed.user, signed.role, None
+        log.info(
+            "signed in to the room server %s as %s (%s)", self.client.server, user, signed.role
+        )
+        return Person(signed.user, signed.user, Role(signed.role), How.VIGIL)
+
+    def check(self, user: str, password: str) -> None:
+        """The password is still this person's (an unlock): RoomError if not."""
+        self.client.sign_in(user, password)
+
+    def show_room(self) -> None:
+        """Put the room's feeds on this desk (those not on it already)."""
+        try:
+            listed = self.client.room()["feeds"]
+        except RoomError as exc:
+            self.error = str(exc)
+            log.error("the room's feeds: %s", exc)
+            return
+        for entry in listed:
+            feed_id = str(entry["id"])
+            if feed_id in self._mine:
+                continue
+            feed = Feed(room_feed_spec(entry, self.client.server), feed_id=feed_id)
+            relay = RoomRelay(self.client, feed_id, name=feed.name)
+            self._mine[feed_id] = feed
+            self._feeds.add(feed, FeedSource(feed, relay=relay))
+
+    def sign_out(self) -> None:
+        """Take the room's feeds off this desk and end the sign-in on the server."""
+        for feed in list(self._mine.values()):
+            self._feeds.remove(feed)
+        self._mine.clear()
+        try:
+            self.client.sign_out()
+        except RoomError as exc:
+            log.warning("signing out of the room server: %s", exc)
+        self.user = self.role = None
+
+    def shows(self, feed: Feed) -> bool:
+        return self._mine.get(feed.id) is feed
+
+    def status(self) -> dict[str, Any]:
+        return {
+            "server": self.settings.server,
+            "user": self.user,
+            "role": self.role,
+            "feeds": len(self._mine),
+            "error": self.error,
+        }
+
+
+class RoomSession(Session):
+    """The window's session on a room's desk: every sign-in and unlock is the server's to
+    decide. Custody entries of the session itself (signed in, locked) stay in this desk's
+    log for now."""
+
+    def __init__(
+        self,
+        book: AccountBook,
+        settings: AccessSettings,
+        desk: RoomDesk,
+        *,
+        on_sign_in: Callable[[], None] = lambda: None,
+    ) -> None:
+        super().__init__(book, AccessSettings(SignIn.VIGIL, settings.idle_lock_minutes))
+        self._desk = desk
+        self._on_sign_in = on_sign_in
+        self._person = _nobody(desk)
+
+    def sign_in(self, user: str, password: str) -> Person:
+        user = user.strip()
+        try:
+            person = self._desk.sign_in(user, password)
+        except NotPinnedError as exc:
+            raise SignInError(str(exc)) from None
+        except RoomError as exc:
+            if exc.status == 401:
+                raise SignInError(WRONG_SIGN_IN) from None
+            raise SignInError(str(exc)) from None
+        self._person = person
+        self._locked = False
+        self._on_sign_in()
+        return person
+
+    def sign_out(self) -> Person:
+        self._desk.sign_out()
+        self._locked = False
+        self._person = _nobody(self._desk)
+        return self._person
+
+    def unlock(self, password: str | None = None) -> Person:
+        if not self._locked:
+            return self._person
+        try:
+            self._desk.check(self._person.user, password or "")
+        except RoomError as exc:
+            raise SignInError(
+                "Wrong password, or the account is now disabled." if exc.status == 401 else str(exc)
+            ) from None
+        self._locked = False
+        return self._person
+
+    def refresh(self) -> bool:
+        return False  # the server decides at every request; there are no accounts here
+
+    @property
+    def needs_password(self) -> bool:
+        return True
+
+
+def _nobody(desk: RoomDesk) -> Person:
+    return Person(
+        "",
+        "",
+        None,
+        How.NOBODY,
+        f"Sign in to the room server {desk.client.server} to see the room's feeds.",
+    )
