@@ -7,7 +7,6 @@ import signal
 import ssl
 import subprocess
 import sys
-import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -15,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from tests.e2e.harness import _env, vigil
-from tests.servers import free_port
+from tests.servers import free_port, wait_for
 
 pytestmark = pytest.mark.network
 
@@ -53,13 +52,11 @@ def test_gateway_alone_serves_links_and_reports(short_tmp: Path) -> None:
             urllib.request.urlopen(url, context=unchecked, timeout=10)
         assert second.value.code == 410
 
-        deadline = time.monotonic() + 10
-        while True:
+        def answered() -> str | None:
             status = vigil("status", "--base-dir", base)
-            if status.returncode == 0 or time.monotonic() > deadline:
-                break
-            time.sleep(0.2)
-        answer = json.loads(status.stdout)
+            return status.stdout if status.returncode == 0 else None
+
+        answer = json.loads(wait_for(answered, 60, "vigil status to answer", interval_s=0.2))
         assert answer["gateway"]["listening"] is True
         assert len(answer["gateway"]["certificate_sha256"].split(":")) == 32
         (feed,) = answer["feeds"]

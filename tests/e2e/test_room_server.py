@@ -11,13 +11,12 @@ import json
 import os
 import sqlite3
 import ssl
-import time
 from pathlib import Path
 from typing import Any
 
 from tests.e2e.harness import RunningVigil, vigil
 from tests.e2e.test_configured_feeds import write_clip
-from tests.servers import free_port
+from tests.servers import free_port, wait_for
 
 PASSWORDS = {"ann": "ann-at-the-wall", "fran": "fran-reviews-clips", "chief": "chief-of-the-room"}
 
@@ -159,11 +158,12 @@ def test_the_room_server_records_runs_janus_and_lets_only_signed_in_desks_in(
     assert code == 0, err
     assert f"room server on https://127.0.0.1:{api_port}" in out
     assert f"fingerprint {status['server']['fingerprint']}" in out
-    for _ in range(50):
+
+    def janus_gone() -> bool:
         try:
             os.kill(janus_pid, 0)
         except ProcessLookupError:
-            break
-        time.sleep(0.1)
-    else:
-        raise AssertionError(f"Janus (pid {janus_pid}) outlived the server")
+            return True
+        return False
+
+    wait_for(janus_gone, 30, f"Janus (pid {janus_pid}) to end with the server")

@@ -69,7 +69,7 @@ def entries(base: Path, subject: str | None = None) -> list[CustodyEntry]:
 
 
 def wait_for_entry(
-    base: Path, subject: str, check: Callable[[CustodyEntry], bool], timeout: float = 10
+    base: Path, subject: str, check: Callable[[CustodyEntry], bool], timeout: float = 30
 ) -> CustodyEntry:
     """The first custody entry about `subject` for which `check` holds, waiting for the
     instance's viewing writer (a thread of its own) to put it there."""
@@ -313,9 +313,7 @@ def test_a_reason_not_on_the_list_opens_nothing(
     assert bad_incident.returncode == FAILED, (bad_incident.stdout, bad_incident.stderr)
     assert "incident" in bad_incident.stderr
 
-    time.sleep(0.5)  # the viewing writer would have written by now
-    assert CustodyAction.VIEW_OPENED not in actions(base, BODYCAM)
-    assert not [e for e in entries(base) if e.action == CustodyAction.REFUSED]
-
+    # Stopped, the instance has written all it was going to: nothing was, from either.
     assert_stopped_cleanly(instance)
     assert CustodyAction.VIEW_OPENED not in actions(base, BODYCAM)
+    assert not [e for e in entries(base) if e.action == CustodyAction.REFUSED]
