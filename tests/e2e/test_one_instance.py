@@ -49,9 +49,8 @@ def test_a_second_instance_on_a_base_dir_is_refused_in_one_line(short_tmp: Path)
         layout = (base / "wall.json").read_bytes() if (base / "wall.json").exists() else None
         expected = f"vigil: another vigil is running with base dir {base} (pid {pid})"
 
-        started = time.monotonic()
+        # vigil() fails at 30 s: a second run that waits for the first never gets past it.
         second = vigil("run", "--offscreen", "--config", config, "--base-dir", base, timeout=30)
-        assert time.monotonic() - started < 20
         assert second.returncode == 1, second.stderr
         assert second.stderr.strip().splitlines() == [expected]
 

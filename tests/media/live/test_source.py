@@ -250,19 +250,20 @@ def write_video_file(
 
 def test_local_file_plays_at_its_own_pace_then_ends(start_feed, tmp_path: Path) -> None:
     """In: a 2 s, 15 fps H.264 file with B-frames (30 frames).
-    Out: every frame is shown, it takes about 2 s (not as fast as it decodes), then the
+    Out: every frame is shown, taking at least 1.6 s (its own pace, not as fast as it
+    decodes; how much longer a busy machine takes is not this test's business), then the
     feed is ENDED with "end of file" and its thread has finished."""
     path = tmp_path / "clip.ts"
     count = write_video_file(path, seconds=2, b_frames=True)
     started = time.monotonic()
     source = start_feed(str(path))
     feed = source.feed
-    wait_state(feed, FeedState.ENDED, timeout_s=6)
+    wait_state(feed, FeedState.ENDED, timeout_s=30)
     took = time.monotonic() - started
     assert feed.connection.error == "end of file"
     assert feed.stats.frames == count, "frames held back by the decoder are drained at the end"
-    assert 1.6 <= took <= 4.0, f"played in {took:.2f} s"
-    wait_for(lambda: not source.running, 2, "the decode thread to end")
+    assert took >= 1.6, f"played in {took:.2f} s: faster than the file's own 2 s"
+    wait_for(lambda: not source.running, 30, "the decode thread to end")
     assert_picture_size(feed, 320, 240)
 
 
@@ -486,8 +487,8 @@ def test_udp_garbage_before_the_stream_then_valid_ts_goes_live(start_feed) -> No
 
 @network
 def test_udp_stream_damaged_mid_stream_counts_decode_errors_and_recovers(start_feed) -> None:
-    """In: a live UDP MPEG-TS feed whose datagrams are damaged for 1.5 s (video payload
-    overwritten, random datagrams mixed in), then clean again.
+    """In: a live UDP MPEG-TS feed whose datagrams are damaged (video payload overwritten,
+    random datagrams mixed in) until the decoder has counted errors, then clean again.
     Out: decode_errors > 0, no crash, and pictures keep coming at about the stream's rate
     once the damage stops; the feed is LIVE."""
     port = free_port(socket.SOCK_DGRAM)
@@ -496,13 +497,16 @@ def test_udp_stream_damaged_mid_stream_counts_decode_errors_and_recovers(start_f
     feed = source.feed
     sender = UdpTsSender(relay.port).start()
     try:
-        wait_frames(feed, 10, timeout_s=5)
+        wait_frames(feed, 10, timeout_s=30)
         relay.damaging.set()
-        time.sleep(1.5)
+        wait_for(
+            lambda: relay.damaged_packets > 0 and feed.stats.decode_errors > 0,
+            30,
+            "the damage to reach the decoder",
+        )
         relay.damaging.clear()
-        assert relay.damaged_packets > 0
         frames = feed.stats.frames
-        wait_frames(feed, frames + 20, timeout_s=4)
+        wait_frames(feed, frames + 20, timeout_s=30)
         assert feed.stats.decode_errors > 0
         assert feed.state() is FeedState.LIVE
         assert source.running
