@@ -6,24 +6,33 @@ tile appears when the caller opens the link ("waiting for the caller's answer"),
 live with the first picture, shows RECONNECTING while the phone's connection is lost,
 and ENDED when the caller declines or ends, the control room ends it, or the link runs
 out or is revoked (also from another process: a watch re-reads the links every few s).
+
+Where the video goes is the desk's `route`: without one (a standalone desk, `vigil gateway`)
+the phone's WHIP session is answered here by aiortc (app/callers/gateway/whip.py), decoded
+and, for the recording, encoded again. A room server gives a `CallerRoute` instead
+(app/room/callers.py): the same checks of token, device and consent, then the offer goes to
+the room's Janus, which answers it, and the caller is recorded from what Janus forwards,
+still the phone's own H.264. A phone that offers no codec the route can carry (no H.264:
+MPEG-TS segments cannot hold VP8) is received here as before.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Unpack
+from typing import TYPE_CHECKING, Unpack
 
 import sqlite_utils
 from aiortc import RTCIceServer
 
 from app.callers.consent import Answer, ConsentBook, ConsentText, consent_text
 from app.callers.gateway.limits import RefusedError, parse_location
-from app.callers.gateway.whip import WhipSession
+from app.callers.gateway.whip import WhipSession, check_offer
 from app.callers.links import (
     FINAL_STATES,
     CallerLink,
@@ -34,10 +43,14 @@ from app.callers.links import (
     LinkState,
     make_link,
 )
+from app.callers.route import CallerRoute, CannotCarryError, MediaSession, RoutedSource
 from app.config import GatewaySettings
 from app.feeds import FeedService
 from media.live import Connection, Feed, FeedKind, FeedSpec, FeedState
 from media.live.webrtc import WebRtcSource
+
+if TYPE_CHECKING:
+    from aiortc.mediastreams import MediaStreamTrack
 
 log = logging.getLogger(__name__)
 
@@ -60,24 +73,40 @@ class PageView:
 
 
 class Call:
-    """A link's feed, its WebRTC source and the phone's current session."""
+    """A link's feed, its source (WebRTC received here, or the route's) and the phone's
+    current session."""
 
-    def __init__(self, link: CallerLink) -> None:
+    def __init__(self, link: CallerLink, route: CallerRoute | None = None) -> None:
+        self.link_id = link.id
         kind = FeedKind.OFFICER if link.kind is LinkKind.OFFICER else FeedKind.CALLER
         spec = FeedSpec(link.feed_name, kind, f"webrtc:{link.id}", incident=link.incident)
-        self.link_id = link.id
         self.feed = Feed(spec, feed_id=f"caller-{link.id}")
         self.feed.can_end = True
-        self.source = WebRtcSource(self.feed)
-        self.session: WhipSession | None = None
+        self.route: CallerRoute | None = None
+        self.source: WebRtcSource | RoutedSource = WebRtcSource(self.feed)
+        if route is not None:
+            self.use(route)
+        self.session: MediaSession | None = None
         self.finished = False
         """Whether the link has ended for good (the feed then stays ENDED)."""
         self._received: tuple[float, int] | None = None
 
+    def use(self, route: CallerRoute | None) -> None:
+        """Carry the video by `route` (a feed URL `room:LINK`, read from what the route
+        forwards), or receive it here (`webrtc:LINK`, frames tapped for the recorder). The
+        feed must be out of the feed service while this changes."""
+        scheme = "room" if route is not None else "webrtc"
+        self.route = route
+        self.feed.spec = dataclasses.replace(self.feed.spec, url=f"{scheme}:{self.link_id}")
+        self.source = route.source(self.feed) if route is not None else WebRtcSource(self.feed)
+
     async def measure_bitrate(self) -> None:
-        """The feed's bitrate from the session's byte count (frames come decoded)."""
+        """The feed's bitrate from the session's byte count (frames come decoded). A routed
+        feed's source counts its own packets."""
+        if self.route is not None:
+            return
         session = self.session
-        if session is None:
+        if not isinstance(session, WhipSession):
             self._received = None
             self.feed.stats.bitrate_bps = 0.0
             return
@@ -97,8 +126,12 @@ class CallerDesk:
         *,
         turn_credential: Callable[[str], str | None] = lambda _username: None,
         clock: Callable[[], float] = time.time,
+        route: CallerRoute | None = None,
     ) -> None:
         self.settings = settings
+        self.route = route
+        """Where callers' video goes instead of being received here (the room's SFU); set
+        before the first link is opened."""
         self.links = LinkBook(db, clock)
         self.consents = ConsentBook(db, clock)
         self._feeds = feeds
@@ -198,21 +231,36 @@ class CallerDesk:
         return link.state
 
     async def offer(self, token: str, device: str | None, sdp: str) -> tuple[str, str]:
-        """Answer the phone's WHIP offer: the session's id (for its Location) and our SDP."""
+        """Answer the phone's WHIP offer: the session's id (for its Location) and our SDP
+        (or the route's: the room's Janus answers for itself)."""
         link = await self._check(token, device)
         if link.location_only:
             raise RefusedError(403, "this link shares location only")
         if link.state not in (LinkState.CONSENTED, LinkState.LIVE):
             raise RefusedError(403, "no consent given yet")
+        check_offer(sdp)  # nothing malformed goes further, whichever way it goes
         call = self._call(link)
         if call.session is not None:  # the same phone, reconnecting: the new one wins
             old, call.session = call.session, None
             await old.close()
+        route = self.route
+        if route is not None:
+            why_not = route.carries(sdp)
+            if why_not is not None:
+                log.info("link %s: received here, not by the room: %s", link.id, why_not)
+                route = None
+        self._carry(call, route)
+        if route is not None:
+            try:
+                return await self._offer_to_route(call, route, link, sdp)
+            except CannotCarryError as exc:
+                log.info("link %s: received here, not by the room: %s", link.id, exc)
+                self._carry(call, None)
         session = WhipSession(
             ice_servers=self._ice_servers,
             preferred_codec=self.settings.video_codec,
             start_kbps=self.settings.video_start_kbps or None,
-            on_track=call.source.attach,
+            on_track=self._on_track(call),
             on_state=lambda state: self._on_session_state(call, session, state),
         )
         call.session = session
@@ -224,6 +272,21 @@ class CallerDesk:
         call.feed.stats.codec = session.codec
         log.info("link %s: media session %s answered (%s)", link.id, session.id, session.codec)
         return session.id, session_answer
+
+    async def _offer_to_route(
+        self, call: Call, route: CallerRoute, link: CallerLink, sdp: str
+    ) -> tuple[str, str]:
+        routed: MediaSession | None = None
+
+        def on_state(state: str) -> None:
+            if routed is not None:
+                self._on_session_state(call, routed, state)
+
+        routed, answer = await route.publish(call.source, link.feed_name, sdp, on_state)
+        call.session = routed
+        call.feed.stats.codec = routed.codec
+        log.info("link %s: media session %s by the room (%s)", link.id, routed.id, routed.codec)
+        return routed.id, answer
 
     async def hang_up(self, token: str, device: str | None, session_id: str) -> None:
         link = await self._check(token, device)
@@ -276,12 +339,30 @@ class CallerDesk:
     def _call(self, link: CallerLink) -> Call:
         call = self._calls.get(link.id)
         if call is None:
-            call = Call(link)
+            call = Call(link, self.route)
             self._calls[link.id] = call
             self._feeds.add(call.feed, call.source)
         return call
 
-    def _on_session_state(self, call: Call, session: WhipSession, state: str) -> None:
+    def _carry(self, call: Call, route: CallerRoute | None) -> None:
+        """Have the call's video go by `route` (or be received here), as this offer allows.
+        The feed leaves the feed service and comes back with its new source, so the
+        recording service records it the new way (packets, or frames encoded once) from
+        the next segment on."""
+        if call.route is route:
+            return
+        self._feeds.remove(call.feed)
+        call.use(route)
+        self._feeds.add(call.feed, call.source)
+
+    def _on_track(self, call: Call) -> Callable[[MediaStreamTrack], None]:
+        def on_track(track: MediaStreamTrack) -> None:
+            if isinstance(call.source, WebRtcSource):
+                call.source.attach(track)
+
+        return on_track
+
+    def _on_session_state(self, call: Call, session: MediaSession, state: str) -> None:
         if call.session is not session:
             return  # an older session closing after the phone reconnected
         link = self.links.get(call.link_id)

@@ -63,15 +63,10 @@ class WhipSession:
     async def answer(self, offer_sdp: str) -> str:
         """Our SDP answer to the phone's offer, with our candidates in it (no trickle)."""
         try:
-            parsed = SessionDescription.parse(offer_sdp)
-        # aiortc's parser asserts on some malformed lines (a bare "m=video")
-        except (ValueError, IndexError, KeyError, AssertionError) as exc:
+            check_offer(offer_sdp)
+        except RefusedError:
             await self.close()
-            raise RefusedError(400, f"the offer is not SDP: {exc or type(exc).__name__}") from None
-        kinds = [media.kind for media in parsed.media]
-        if "video" not in kinds:
-            await self.close()
-            raise RefusedError(400, f"the offer has no video (only {kinds or 'nothing'})")
+            raise
         if self._preferred is not None:
             transceiver = self._pc.addTransceiver("video", direction="recvonly")
             capabilities = RTCRtpReceiver.getCapabilities("video")
@@ -100,6 +95,21 @@ class WhipSession:
 
     async def close(self) -> None:
         await self._pc.close()
+
+
+def check_offer(offer_sdp: str) -> SessionDescription:
+    """The phone's offer, parsed; RefusedError 400 when it is not SDP or has no video (so
+    nothing malformed reaches aiortc, nor the room's Janus)."""
+    try:
+        parsed = SessionDescription.parse(offer_sdp)
+    # aiortc's parser asserts on some malformed lines (a bare "m=video")
+    except (ValueError, IndexError, KeyError, AssertionError) as exc:
+        why = str(exc) or type(exc).__name__
+        raise RefusedError(400, f"the offer is not SDP: {why}") from None
+    kinds = [media.kind for media in parsed.media]
+    if "video" not in kinds:
+        raise RefusedError(400, f"the offer has no video (only {kinds or 'nothing'})")
+    return parsed
 
 
 def with_start_bitrate(sdp: str, kbps: int) -> str:
