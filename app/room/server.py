@@ -24,6 +24,7 @@ from app.config import Config, ServerSettings
 from app.evidence.recording import RecordingService
 from app.feeds import FeedService, feed_status, with_password
 from app.paths import BaseDir
+from app.room.callers import RoomCallers
 from app.room.desk_api import DeskApi
 from app.room.janus_api import JanusError, JanusSession
 from app.room.janus_config import JanusSettings
@@ -57,6 +58,8 @@ class RoomServer:
         self.feeds.added.append(self.recording.add)
         self.feeds.removed.append(self.recording.remove)
         self.gateway = GatewayService.from_config(config, base, self.feeds)
+        if self.gateway is not None:  # callers go to Janus, recorded from its forward
+            self.gateway.desk.route = RoomCallers(lambda: self.room, base.root / "forwards")
         sfu = config.sfu
         self.janus = (
             JanusProcess(

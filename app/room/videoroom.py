@@ -9,7 +9,7 @@ No Qt here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from app.room.janus_api import JanusError, JanusHandle, JanusSession
@@ -27,6 +27,16 @@ class Publisher:
     feed_id: int
     display: str
     answer_sdp: str
+    streams: list[dict[str, Any]] = field(default_factory=list)
+    """What Janus took of the offer, one entry per m-line: its type, mid and codec."""
+
+    def video(self) -> dict[str, Any] | None:
+        """The published video stream (its mid and codec), if the offer had one."""
+        return next((s for s in self.streams if s.get("type") == "video"), None)
+
+    async def keyframe(self) -> None:
+        """Ask the publisher for a key frame (Janus sends it a PLI)."""
+        await self.handle.request({"request": "configure", "keyframe": True})
 
     async def leave(self) -> None:
         try:
@@ -98,7 +108,14 @@ class Room:
         if jsep is None or jsep.get("type") != "answer":
             await handle.detach()
             raise JanusError(f"Janus gave no answer to {display}'s offer: {configured}")
-        return Publisher(handle, int(joined["id"]), display, str(jsep["sdp"]))
+        streams = configured.get("streams")
+        return Publisher(
+            handle,
+            int(joined["id"]),
+            display,
+            str(jsep["sdp"]),
+            list(streams) if isinstance(streams, list) else [],
+        )
 
     async def subscribe(self, feed_id: int) -> Subscriber:
         """Janus's offer of one published feed, for a viewer to answer."""
@@ -119,6 +136,42 @@ class Room:
             await handle.detach()
             raise JanusError(f"Janus offered nothing for feed {feed_id}")
         return Subscriber(handle, feed_id, str(jsep["sdp"]))
+
+    async def forward(
+        self, feed_id: int, mid: str, port: int, *, host: str = "127.0.0.1", pt: int, ssrc: int
+    ) -> int:
+        """Have Janus send one published stream as plain RTP to `host`:`port` (with the
+        payload type and SSRC given); the forwarder's id, for `stop_forward`. Needs the admin
+        key: the room server's Janus locks RTP forwarding behind it (app/room/janus_config.py),
+        so no one else can send a feed off the machine."""
+        control = await self._handle()
+        answer, _ = await control.request(
+            {
+                "request": "rtp_forward",
+                "room": self.id,
+                "publisher_id": feed_id,
+                "admin_key": self._admin_key,
+                "host": host,
+                "host_family": "ipv4",
+                "streams": [{"mid": mid, "port": port, "pt": pt, "ssrc": ssrc}],
+            }
+        )
+        forwarders = answer.get("forwarders") or []
+        if not forwarders:
+            raise JanusError(f"Janus made no forwarder for feed {feed_id}: {answer}")
+        return int(forwarders[0]["stream_id"])
+
+    async def stop_forward(self, feed_id: int, stream_id: int) -> None:
+        control = await self._handle()
+        await control.request(
+            {
+                "request": "stop_rtp_forward",
+                "room": self.id,
+                "publisher_id": feed_id,
+                "stream_id": stream_id,
+                "admin_key": self._admin_key,
+            }
+        )
 
     async def publishers(self) -> list[dict[str, Any]]:
         """Who is publishing now, as Janus lists them."""

@@ -6,30 +6,10 @@ ignores 127.0.0.1): a veth pair whose addresses exist only inside it."""
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 import sys
 from pathlib import Path
 
-NAMESPACE_SETUP = (
-    "ip link set lo up && ip link add v0 type veth peer name v1"
-    " && ip addr add 10.203.0.1/24 dev v0 && ip addr add 10.203.0.2/24 dev v1"
-    " && ip link set v0 up && ip link set v1 up"
-)
-
-
-def in_namespace(*command: str, timeout: float = 90) -> subprocess.CompletedProcess[str]:
-    """Run `command` in a new network namespace of its own (root, as `make test` runs)."""
-    assert shutil.which("unshare"), "unshare (util-linux) is needed for the room's tests"
-    script = NAMESPACE_SETUP + " && exec " + " ".join(command)
-    return subprocess.run(
-        ["unshare", "--net", "sh", "-c", script],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
-        cwd=Path(__file__).resolve().parents[3],
-    )
+from tests.netns import in_namespace
 
 
 def test_one_published_feed_reaches_every_subscriber_through_janus(tmp_path: Path) -> None:
