@@ -179,6 +179,35 @@ _TABLES: dict[str, tuple[dict[str, type], str, list[str]]] = {
         "token_sha256",
         ["user", "signed_in_at", "expires_at"],
     ),
+    # What the room server answered each desk request that carried an Idempotency-Key
+    # (app/room/desk_evidence.py): a desk delivering again what it kept while cut off is
+    # answered the same, and nothing is done twice.
+    # On a room's desk (app/room/outbox.py): what it sends the room server, kept until the
+    # server has answered, so a desk cut off loses no tag and no custody entry. The token
+    # of whoever made it travels with it, and is cleared once delivered.
+    "room_outbox": (
+        {
+            "seq": int,
+            "key": str,
+            "method": str,
+            "path": str,
+            "body": str,
+            "token": str,
+            "made_at": float,
+            "state": str,
+            "status": int,
+            "answer": str,
+            "error": str,
+            "done_at": float,
+        },
+        "seq",
+        ["key", "method", "path", "body", "made_at", "state"],
+    ),
+    "desk_requests": (
+        {"key": str, "user": str, "path": str, "status": int, "body": str, "at": float},
+        "key",
+        ["user", "path", "status", "body", "at"],
+    ),
 }
 
 _APPEND_ONLY = ("segments", "custody")

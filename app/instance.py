@@ -68,7 +68,7 @@ class Instance:
             assert config is not None
             specs = [with_password(feed) for feed in config.feeds]
         self.feeds = FeedService(specs)
-        self.room = RoomDesk(room, self.feeds) if room is not None else None
+        self.room = RoomDesk(room, self.feeds, base.database) if room is not None else None
         """The room server this desk shows, when it is one of a room's desks."""
         # A room's desk records nothing and receives no callers: the server does both.
         self.gateway = (
@@ -100,6 +100,8 @@ class Instance:
         return self.config.layout if self.config else "auto"
 
     def start(self) -> None:
+        if self.room is not None:
+            self.room.start()
         self.map.start()
         if self.demo is not None:
             self.demo.start()
@@ -111,7 +113,7 @@ class Instance:
 
     def stop(self) -> None:
         if self.room is not None:
-            self.room.sign_out()
+            self.room.stop()
         if self.demo_positions is not None:
             self.demo_positions.stop()
         self.tracks.stop()
@@ -208,8 +210,10 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
         service=instance.feeds,
         gateway=instance.gateway,
         map_view=map_view,
-        # A room desk's evidence is the server's: tags and Review from a desk come next.
-        database=base.database if room is None else None,
+        database=base.database,
+        # A room desk's evidence is the server's: its tags and custody entries go there.
+        clips=room.clips if room is not None else None,
+        custody=room.custody if room is not None else None,
         tag_seconds=(config.evidence if config else EvidenceSettings()).tag_seconds,
         open_review=(
             (

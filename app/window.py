@@ -17,14 +17,14 @@ from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QScreen, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QWidget
 
-from app.access import Permission, Person, Session, ViewingLog
+from app.access import CustodyWriter, Permission, Person, Session, ViewingLog
 from app.access.bodycam_desk import BodycamDesk
 from app.access.window_controls import AccessControls, banner_above
 from app.callers import CallerLink, LinkState
 from app.callers.controls import CallerControls
 from app.callers.gateway.service import GatewayService
 from app.config import SignIn
-from app.evidence.tagging import DEFAULT_TAG_SECONDS, TagDesk
+from app.evidence.tagging import DEFAULT_TAG_SECONDS, OpenClips, TagDesk
 from app.feeds import FeedService
 from app.map import MapView
 from app.map.panel_settings import map_setup
@@ -52,6 +52,8 @@ class WallWindow(QMainWindow):
         gateway: GatewayService | None = None,
         map_view: MapView | None = None,
         database: Path | None = None,
+        clips: OpenClips | None = None,
+        custody: CustodyWriter | None = None,
         tag_seconds: float = DEFAULT_TAG_SECONDS,
         open_review: Callable[..., QWidget] | None = None,
         session: Session | None = None,
@@ -136,17 +138,19 @@ class WallWindow(QMainWindow):
         self.map.feed_clicked.connect(self.spotlight_feed)
         # Tagging needs the evidence database; a window shown without one (a test of the
         # wall alone) offers no Evidence menu rather than one that fails.
+        # A room's desk makes its clips on the room server (`clips`), else this database.
+        where_clips = clips or database
         self.tags = (
             TagDesk(
-                self.wall, database, self._say, self, tag_seconds=tag_seconds, actor=self._actor
+                self.wall, where_clips, self._say, self, tag_seconds=tag_seconds, actor=self._actor
             )
-            if database is not None
+            if where_clips is not None
             else None
         )
         if self.tags is not None:
             self.wall.escape_pressed.connect(self.tags.drop_marks)
         # Who saw which feed, and for how long, goes into the custody log.
-        self.viewing = ViewingLog(database) if database is not None else None
+        self.viewing = ViewingLog(database, write=custody) if database is not None else None
         self.on_view = OnView(
             self.screens, self.bodycams, self.viewing, self.audio, person=self._person, parent=self
         )

@@ -15,7 +15,7 @@ from app.access.person import (
 )
 from app.access.roles import Permission, Role
 from app.access.session import WRONG_SIGN_IN, Session, SignInError
-from app.access.viewing import Viewing, ViewingLog
+from app.access.viewing import CustodyWriter, Viewing, ViewingLog
 
 __all__ = [
     "EXIT_NOT_PERMITTED",
@@ -25,6 +25,7 @@ __all__ = [
     "AccountError",
     "Command",
     "ControlDesk",
+    "CustodyWriter",
     "How",
     "LastAdminError",
     "NotPermittedError",

@@ -49,6 +49,11 @@ class _Open:
     reason: tuple[tuple[str, str], ...]
 
 
+CustodyWriter = Callable[[CustodyAction, str, dict[str, Any], str], None]
+"""Writes one custody entry somewhere other than this machine's database (a room's desk
+sends them to its server: app/room/outbox.py)."""
+
+
 class ViewingLog:
     def __init__(
         self,
@@ -57,8 +62,10 @@ class ViewingLog:
         where: str = "wall",
         actor: str | None = None,
         clock: Callable[[], float] = time.time,
+        write: CustodyWriter | None = None,
     ) -> None:
         self._database = database
+        self._writer = write
         self._where = where
         self.actor = actor or os_user()
         self._clock = clock
@@ -127,6 +134,9 @@ class ViewingLog:
             while (item := self._queue.get()) is not _STOP:
                 action, subject, details, actor = item
                 try:
+                    if self._writer is not None:
+                        self._writer(action, subject, details, actor)
+                        continue
                     if db is None:
                         db = open_database(self._database)
                     CustodyLog(db).append(action, subject, details, actor=actor)

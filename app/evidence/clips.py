@@ -77,6 +77,11 @@ class UnknownClipError(ClipError):
     pass
 
 
+class ClipKeptError(Exception):
+    """A tag made where the evidence store cannot be reached now (a room's desk cut off
+    from its server): it is kept and will be made when the store is back."""
+
+
 class ClipLockedError(ClipError):
     pass
 

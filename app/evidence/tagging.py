@@ -18,13 +18,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from contextlib import AbstractContextManager, closing, contextmanager
 from pathlib import Path
+from typing import Any, Protocol
 
 from PySide6.QtCore import QObject
 from PySide6.QtWidgets import QWidget
 
 from app.database import open_database
-from app.evidence.clips import MAX_CLIP_S, Clip, ClipBook
+from app.evidence.clips import MAX_CLIP_S, Clip, ClipBook, ClipKeptError
 from app.evidence.custody import CustodyLog
 from app.evidence.hashchain import utc_text
 from media.live import Feed
@@ -49,11 +51,35 @@ def moment_of(clip: Clip) -> TaggedMoment:
     )
 
 
+class Clips(Protocol):
+    """Where tags are made: a `ClipBook` on this machine's database, or a room's server."""
+
+    def tag(self, feed_name: str, start: float, end: float, **more: Any) -> Clip: ...
+
+    def edit(self, clip_id: str, **more: Any) -> Clip: ...
+
+    def delete(self, clip_id: str, actor: str | None = None, reason: str | None = None) -> Clip: ...
+
+
+OpenClips = Callable[[], AbstractContextManager[Clips]]
+
+
+def local_clips(database: Path) -> OpenClips:
+    """The clip book on this machine's database, a connection of its own each time."""
+
+    @contextmanager
+    def opened() -> Any:
+        with closing(open_database(database)) as db:
+            yield ClipBook(db, CustodyLog(db))
+
+    return opened
+
+
 class TagDesk(QObject):
     def __init__(
         self,
         wall: Wall,
-        database: Path,
+        clips: Path | OpenClips,
         say: Callable[[str], None],
         parent: QWidget,
         *,
@@ -65,7 +91,8 @@ class TagDesk(QObject):
         self.actor = actor
         """Who tags, asked at each keypress: the signed-in account (None: the OS user)."""
         self._wall = wall
-        self._database = database
+        self._clips = local_clips(clips) if isinstance(clips, Path) else clips
+        """Where tags go: this machine's database, or (a room's desk) the room server."""
         self._say = say
         self._window = parent
         self.tag_seconds = tag_seconds
@@ -142,6 +169,10 @@ class TagDesk(QObject):
         dialog.show()
 
     def _not_made(self, exc: Exception) -> None:
+        if isinstance(exc, ClipKeptError):
+            log.warning("tag kept for later: %s", exc)
+            self._say(f"Tag kept: {exc}")
+            return
         log.error("tagging failed: %s", exc)
         self._say(f"Not tagged: {exc}")
 
@@ -183,10 +214,7 @@ class TagDesk(QObject):
             withdraw, withdrawn, lambda exc: dialog.show_error(str(exc)), context=dialog
         )
 
-    def _with_book(self, work: Callable[[ClipBook], Clip]) -> Clip:
-        """Runs on a pool thread: a connection of its own, closed after."""
-        db = open_database(self._database)
-        try:
-            return work(ClipBook(db, CustodyLog(db)))
-        finally:
-            db.close()
+    def _with_book(self, work: Callable[[Clips], Clip]) -> Clip:
+        """Runs on a pool thread: the clips opened for this piece of work, closed after."""
+        with self._clips() as clips:
+            return work(clips)

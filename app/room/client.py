@@ -92,12 +92,25 @@ class RoomClient:
             )
         return connection
 
-    def request(self, method: str, path: str, body: Any = None) -> Any:
-        """One JSON request; its JSON answer, or RoomError with the server's reason."""
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        *,
+        token: str | None = None,
+        key: str | None = None,
+    ) -> Any:
+        """One JSON request; its JSON answer, or RoomError with the server's reason (its
+        `status` None when the server could not be reached or went away). `token`: send as
+        that sign-in rather than the current one; `key`: the request's Idempotency-Key."""
         connection = self.connect()
         try:
             payload = None if body is None else json.dumps(body).encode()
-            connection.request(method, path, body=payload, headers=self.headers(payload))
+            headers = self.headers(payload, token=token)
+            if key is not None:
+                headers["Idempotency-Key"] = key
+            connection.request(method, path, body=payload, headers=headers)
             response = connection.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException) as exc:
@@ -108,10 +121,11 @@ class RoomClient:
             raise RoomError(_reason(response.status, data), response.status)
         return json.loads(data) if data else None
 
-    def headers(self, payload: bytes | None = None) -> dict[str, str]:
+    def headers(self, payload: bytes | None = None, *, token: str | None = None) -> dict[str, str]:
         headers = {"Host": f"{self.host}:{self.port}"}
-        if self.token is not None:
-            headers["Authorization"] = f"Bearer {self.token}"
+        token = token or self.token
+        if token is not None:
+            headers["Authorization"] = f"Bearer {token}"
         if payload is not None:
             headers["Content-Type"] = "application/json"
         return headers

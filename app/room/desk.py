@@ -14,31 +14,62 @@ sign-in on a standalone desk. No Qt here.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from app.access import WRONG_SIGN_IN, AccountBook, How, Person, Role, Session, SignInError
 from app.config import AccessSettings, RoomSettings, SignIn
+from app.evidence import CustodyAction
 from app.feeds import FeedService
 from app.room.client import NotPinnedError, RoomClient, RoomError
 from app.room.desk_feeds import RoomRelay, room_feed_spec
+from app.room.desk_tags import RoomClips
+from app.room.outbox import Outbox
 from media.live import Feed, FeedSource
 
 log = logging.getLogger(__name__)
+
+FLUSH_S = 3.0
+"""How long signing out waits for what the person did to reach the server."""
 
 
 class RoomDesk:
     """The room server as this desk sees it: who is signed in, and the room's feeds."""
 
-    def __init__(self, settings: RoomSettings, feeds: FeedService) -> None:
+    def __init__(self, settings: RoomSettings, feeds: FeedService, database: Path) -> None:
         self.settings = settings
         self.client = RoomClient(settings)
         self._feeds = feeds
+        self.outbox = Outbox(database, self.client)
+        """Tags and custody entries on their way to the server, kept until it has them."""
         self._mine: dict[str, Feed] = {}
         """The feeds this desk shows from the room, by the server's feed id."""
         self.user: str | None = None
         self.role: str | None = None
         self.error: str | None = None
+
+    def start(self) -> None:
+        self.outbox.start()
+
+    def stop(self) -> None:
+        self.sign_out()
+        self.outbox.stop()
+
+    @contextmanager
+    def clips(self) -> Iterator[RoomClips]:
+        """Where this desk's tags are made: the room server (the wall's tag desk)."""
+        yield RoomClips(self.outbox)
+
+    def custody(
+        self, action: CustodyAction, subject: str, details: dict[str, Any], actor: str
+    ) -> None:
+        """A custody entry of this desk's (a viewing, a lock) for the server's log."""
+        try:
+            self.outbox.custody(action, subject, details, actor)
+        except RoomError as exc:  # nobody signed in: nobody's entry to keep
+            log.warning("custody entry %s of %s not kept: %s", action.value, subject, exc)
 
     def sign_in(self, user: str, password: str) -> Person:
         """The person the server says this is; RoomError when it refuses or is not there."""
@@ -71,10 +102,18 @@ class RoomDesk:
             self._feeds.add(feed, FeedSource(feed, relay=relay))
 
     def sign_out(self) -> None:
-        """Take the room's feeds off this desk and end the sign-in on the server."""
+        """Take the room's feeds off this desk and end the sign-in on the server, once what
+        the person did has reached it (or, the server away, is kept with their sign-in)."""
         for feed in list(self._mine.values()):
             self._feeds.remove(feed)
         self._mine.clear()
+        if self.client.token is None:
+            return
+        if not self.outbox.flush(FLUSH_S):
+            log.warning("signing out with entries still kept for the room server")
+            self.client.token = None  # their sign-in stays valid on the server for those
+            self.user = self.role = None
+            return
         try:
             self.client.sign_out()
         except RoomError as exc:
@@ -91,6 +130,7 @@ class RoomDesk:
             "role": self.role,
             "feeds": len(self._mine),
             "error": self.error,
+            "outbox": self.outbox.status(),
         }
 
 

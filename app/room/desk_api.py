@@ -9,6 +9,8 @@ password travels only to this server.
     POST   /api/v1/sign-in   {"user", "password"} -> {"token", "user", "role", "expires_in_s"}
     DELETE /api/v1/session   sign out
     GET    /api/v1/room      what the room has: feeds (as `vigil status` lists them), Janus
+    POST   /api/v1/clips, /api/v1/custody, …   tags and custody entries from desks
+                             (app/room/desk_evidence.py)
     GET    /api/v1/feeds/{id}/stream   the feed as the server pulls it, MPEG-TS, for as long
                              as the desk reads (app/room/restream.py); a body cam's needs the
                              right to open body cams
@@ -40,6 +42,7 @@ from aiohttp import web
 from app.access import AccountBook, How, NotPermittedError, Permission, Person, Role, require
 from app.database import open_database
 from app.evidence import CustodyAction, CustodyLog
+from app.room.desk_evidence import DeskEvidence
 from app.room.restream import Restream
 
 log = logging.getLogger(__name__)
@@ -68,21 +71,26 @@ class DeskApi:
         database: Path,
         room: Callable[[], Awaitable[dict[str, Any]]],
         restreams: Restreams = lambda feed_id: None,
+        kinds: Callable[[str], str | None] = lambda feed_name: None,
     ) -> None:
         self._database = database
         self._room = room
         self._restreams = restreams
+        self.evidence = DeskEvidence(database, self._require, kinds)
         self._tokens: dict[str, _Signed] = {}
         self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
 
     def app(self) -> web.Application:
-        app = web.Application(client_max_size=MAX_BODY, middlewares=[self._authenticate])
+        app = web.Application(
+            client_max_size=MAX_BODY, middlewares=[self._authenticate, self.evidence.once]
+        )
         app.router.add_post("/api/v1/sign-in", self._sign_in)
         app.router.add_delete("/api/v1/session", self._sign_out)
         app.router.add_get("/api/v1/room", self._room_view)
         app.router.add_get("/api/v1/feeds/{feed}/stream", self._stream)
+        self.evidence.add_to(app)
         return app
 
     async def start(self, host: str, port: int, context: ssl.SSLContext) -> None:

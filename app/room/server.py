@@ -85,7 +85,7 @@ class RoomServer:
         """Each feed's restream to the desks, by feed id."""
         self.feeds.added.append(self._restream)
         self.feeds.removed.append(self._end_restream)
-        self.api = DeskApi(base.database, self._room_view, self._find_restream)
+        self.api = DeskApi(base.database, self._room_view, self._find_restream, self._kind_of)
         self.fingerprint: str | None = None
 
     async def start(self) -> None:
@@ -165,6 +165,10 @@ class RoomServer:
         if restream is not None:
             status["restream"] = restream.status()
         return status
+
+    def _kind_of(self, feed_name: str) -> str | None:
+        feed = next((f for f in self.feeds.feeds if f.name == feed_name), None)
+        return feed.kind.value if feed is not None else None
 
     def _find_restream(self, feed_id: str) -> tuple[str, Restream] | None:
         feed = self.feeds.find(feed_id)

@@ -5,8 +5,10 @@ feed's source); the server is the program, reached only by its public interface.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
+import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -15,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from app.config import RoomSettings
-from app.room.client import NotPinnedError, RoomClient
+from app.room.client import NotPinnedError, RoomClient, RoomError
 from app.room.desk_feeds import RoomRelay, room_feed_spec
 from media.live import Feed, FeedSource, FeedState
 from tests.e2e.harness import RunningVigil
@@ -127,3 +129,79 @@ def test_two_desks_see_a_feed_the_server_pulls_once_and_resume_after_it_restarts
                 wait_until(lambda f=feed, n=had: f.stats.frames > n + 10, 5.5, "pictures again")
     finally:
         server.stop()
+
+
+def test_desks_tags_and_custody_entries_are_checked_and_done_once(short_tmp: Path) -> None:
+    """In: `vigil server` with Cam-1; ann (supervisor) and fran (forensic) signed in from
+    desks. ann tags Cam-1 twice with one Idempotency-Key (a desk retrying a request whose
+    answer it never heard), then with another; edits a tag; withdraws one; sends a custody
+    entry of a viewing. Bad input: a tag with no times, one ending before it starts, a
+    custody action a desk may not write (an export), an edit of a clip that does not
+    exist, a key of 3 characters; fran tags.
+    Out: the repeat gets the same clip and the server has two clips, not three; the edit
+    and withdrawal are answered with the clip as it now is; the viewing is in the server's
+    custody log under ann "via desk API"; each bad request 400 (404 for the unknown clip)
+    with a reason, and nothing made; fran is refused 403 with a REFUSED entry."""
+    clip = short_tmp / "clip.mp4"
+    write_clip(clip, seconds=2)
+    api_port = free_port()
+    config = write_room_config(short_tmp, clip, api_port)
+    base = short_tmp / "base"
+    for user, role in (("ann", "supervisor"), ("fran", "forensic"), ("chief", "admin")):
+        add_user(base, user, role)
+    server = RunningVigil(base, ["--config", config], command=("server",))
+    try:
+        status = server.wait_for(lambda s: s["server"]["fingerprint"] is not None, timeout=60)
+        settings = RoomSettings(f"https://127.0.0.1:{api_port}", status["server"]["fingerprint"])
+        ann, fran = RoomClient(settings), RoomClient(settings)
+        ann.sign_in("ann", PASSWORDS["ann"])
+        fran.sign_in("fran", PASSWORDS["fran"])
+        now = time.time()
+        tag = {"feed": "Cam-1", "start_utc": now - 10, "end_utc": now}
+        first = ann.request("POST", "/api/v1/clips", tag, key="desk-1-request-0001")
+        again = ann.request("POST", "/api/v1/clips", tag, key="desk-1-request-0001")
+        other = ann.request("POST", "/api/v1/clips", tag, key="desk-1-request-0002")
+        assert again["id"] == first["id"] != other["id"]
+        assert (first["feed_name"], first["feed_kind"], first["created_by"]) == (
+            "Cam-1",
+            "camera",
+            "ann",
+        )
+        edited = ann.request(
+            "PATCH", f"/api/v1/clips/{first['id']}", {"tags": ["weapon"], "note": "knife"}
+        )
+        assert (edited["tags"], edited["note"]) == (["weapon"], "knife")
+        withdrawn = ann.request("DELETE", f"/api/v1/clips/{other['id']}", {"reason": "mistake"})
+        assert withdrawn["withdrawn_by"] == "ann"
+        entry = {"action": "view_opened", "subject": "Cam-1", "details": {}, "at": now}
+        ann.request("POST", "/api/v1/custody", entry)
+
+        bad = [
+            ("POST", "/api/v1/clips", {"feed": "Cam-1"}, 400, "start_utc"),
+            ("POST", "/api/v1/clips", {**tag, "end_utc": now - 20}, 400, "must end after"),
+            ("POST", "/api/v1/custody", {**entry, "action": "export"}, 400, "may log only"),
+            ("PATCH", "/api/v1/clips/NOPE-1", {"note": "x"}, 404, ""),
+        ]
+        for method, path, body, code, why in bad:
+            with pytest.raises(RoomError) as refused:
+                ann.request(method, path, body)
+            assert refused.value.status == code, (path, body, refused.value)
+            assert why in str(refused.value)
+        with pytest.raises(RoomError) as short_key:
+            ann.request("POST", "/api/v1/clips", tag, key="abc")
+        assert short_key.value.status == 400
+        with pytest.raises(RoomError) as not_hers:
+            fran.request("POST", "/api/v1/clips", tag)
+        assert not_hers.value.status == 403
+    finally:
+        server.stop()
+    with sqlite3.connect(base / "vigil.db") as db:
+        assert db.execute("SELECT COUNT(*) FROM clips").fetchone() == (2,)
+        views = db.execute(
+            "SELECT actor, details FROM custody WHERE action = 'view_opened'"
+        ).fetchall()
+        refused_tags = db.execute(
+            "SELECT actor FROM custody WHERE action = 'refused' AND subject LIKE '%tag%'"
+        ).fetchall()
+    assert [(actor, json.loads(d)["via"]) for actor, d in views] == [("ann", "desk API")]
+    assert refused_tags == [("fran",)]
