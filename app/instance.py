@@ -37,6 +37,8 @@ from media.live import Feed
 log = logging.getLogger(__name__)
 
 EXIT_FAILED = 1
+FOLLOW_ROOM_S = 2.0
+"""How often a room's desk asks the server which feeds the room has."""
 
 
 @dataclass(frozen=True)
@@ -229,7 +231,39 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
         screens=wall_screens(config.screens if config else 1),
     )
     serve_wall(instance.desk, window.screens, window.bodycams)
+    if room is not None:
+        follow_room(room, window)
     return base, app, instance, window
+
+
+def follow_room(room: RoomDesk, window: Any) -> None:
+    """Keep a desk's wall the room's: every 2 s the room's feeds are asked for off the GUI
+    thread, and callers who came or went are put on or taken off the wall on it."""
+    from PySide6.QtCore import QTimer
+
+    from widgets.background import run_in_background
+
+    asking: list[bool] = []
+
+    def ask() -> None:
+        if asking or not room.signed_in:
+            return  # one question at a time: an unreachable server takes 5 s to say so
+        asking.append(True)
+
+        def done(listed: list[dict[str, Any]]) -> None:
+            asking.clear()
+            room.apply(listed)
+
+        def failed(exc: Exception) -> None:
+            asking.clear()
+            room.failed(exc)
+
+        run_in_background(room.fetch, done, failed, context=window)
+
+    timer = QTimer(window)
+    timer.setInterval(round(FOLLOW_ROOM_S * 1000))
+    timer.timeout.connect(ask)
+    timer.start()
 
 
 def _claim(options: Options) -> InstanceLock | None:

@@ -27,7 +27,7 @@ from app.room.client import NotPinnedError, RoomClient, RoomError
 from app.room.desk_feeds import RoomRelay, room_feed_spec
 from app.room.desk_tags import RoomClips
 from app.room.outbox import Outbox
-from media.live import Feed, FeedSource
+from media.live import Feed, FeedSource, Location
 
 log = logging.getLogger(__name__)
 
@@ -85,21 +85,47 @@ class RoomDesk:
         self.client.sign_in(user, password)
 
     def show_room(self) -> None:
-        """Put the room's feeds on this desk (those not on it already)."""
+        """Put the room's feeds on this desk now (at sign-in)."""
         try:
-            listed = self.client.room()["feeds"]
+            self.apply(self.fetch())
         except RoomError as exc:
-            self.error = str(exc)
-            log.error("the room's feeds: %s", exc)
-            return
+            self.failed(exc)
+
+    def fetch(self) -> list[dict[str, Any]]:
+        """The room's feeds as the server lists them (blocking: off the GUI thread).
+        RoomError when it cannot say."""
+        listed: list[dict[str, Any]] = self.client.room()["feeds"]
+        return listed
+
+    def apply(self, listed: list[dict[str, Any]]) -> None:
+        """Make this desk's feeds the room's (on the thread that owns the wall): a caller
+        who came is added, one dismissed on the server taken off; the position of each
+        feed without telemetry of its own (a caller's GPS) is the server's."""
+        if self.client.token is None:
+            return  # signed out meanwhile
+        self.error = None
+        here: set[str] = set()
         for entry in listed:
             feed_id = str(entry["id"])
-            if feed_id in self._mine:
-                continue
-            feed = Feed(room_feed_spec(entry, self.client.server), feed_id=feed_id)
-            relay = RoomRelay(self.client, feed_id, name=feed.name)
-            self._mine[feed_id] = feed
-            self._feeds.add(feed, FeedSource(feed, relay=relay))
+            here.add(feed_id)
+            feed = self._mine.get(feed_id)
+            if feed is None:
+                feed = Feed(room_feed_spec(entry, self.client.server), feed_id=feed_id)
+                relay = RoomRelay(self.client, feed_id, name=feed.name)
+                self._mine[feed_id] = feed
+                self._feeds.add(feed, FeedSource(feed, relay=relay))
+            if feed.telemetry is None and entry.get("location"):
+                feed.location = _location(entry["location"])
+        for feed_id in [i for i in self._mine if i not in here]:
+            self._feeds.remove(self._mine.pop(feed_id))
+
+    def failed(self, exc: Exception) -> None:
+        self.error = str(exc)
+        log.warning("the room's feeds: %s", exc)
+
+    @property
+    def signed_in(self) -> bool:
+        return self.client.token is not None
 
     def sign_out(self) -> None:
         """Take the room's feeds off this desk and end the sign-in on the server, once what
@@ -191,6 +217,17 @@ class RoomSession(Session):
     @property
     def needs_password(self) -> bool:
         return True
+
+
+def _location(listed: dict[str, Any]) -> Location:
+    return Location(
+        float(listed["lat"]),
+        float(listed["lon"]),
+        listed.get("accuracy_m"),
+        float(listed["at"]),
+        heading_deg=listed.get("heading"),
+        speed_mps=listed.get("speed"),
+    )
 
 
 def _nobody(desk: RoomDesk) -> Person:
