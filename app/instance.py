@@ -31,14 +31,12 @@ from app.feeds import DemoPositions, DemoSender, FeedService, feed_status, with_
 from app.logs import setup_logging
 from app.map import MapService, TrackRecorder
 from app.paths import BaseDir
-from app.room import RoomDesk
+from app.room import ROOM_FOLLOW_S, RoomDesk
 from media.live import Feed
 
 log = logging.getLogger(__name__)
 
 EXIT_FAILED = 1
-FOLLOW_ROOM_S = 2.0
-"""How often a room's desk asks the server which feeds the room has."""
 
 
 @dataclass(frozen=True)
@@ -261,7 +259,7 @@ def follow_room(room: RoomDesk, window: Any) -> None:
         run_in_background(room.fetch, done, failed, context=window)
 
     timer = QTimer(window)
-    timer.setInterval(round(FOLLOW_ROOM_S * 1000))
+    timer.setInterval(round(ROOM_FOLLOW_S * 1000))
     timer.timeout.connect(ask)
     timer.start()
 

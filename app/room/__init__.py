@@ -4,9 +4,17 @@ This part drives Janus (its config, its process, its API); it forwards no media 
 but restreams the packets the server pulls to its desks. A desk's side is `RoomDesk` and
 the window's `RoomSession`."""
 
+from app.room.desk import FOLLOW_S as ROOM_FOLLOW_S
 from app.room.desk import RoomDesk, RoomSession
 from app.room.janus_api import JanusError
 from app.room.janus_process import JanusStartError
 from app.room.server import RoomServer
 
-__all__ = ["JanusError", "JanusStartError", "RoomDesk", "RoomServer", "RoomSession"]
+__all__ = [
+    "ROOM_FOLLOW_S",
+    "JanusError",
+    "JanusStartError",
+    "RoomDesk",
+    "RoomServer",
+    "RoomSession",
+]

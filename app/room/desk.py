@@ -14,6 +14,7 @@ sign-in on a standalone desk. No Qt here.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,10 +28,12 @@ from app.room.client import NotPinnedError, RoomClient, RoomError
 from app.room.desk_feeds import RoomRelay, room_feed_spec
 from app.room.desk_tags import RoomClips
 from app.room.outbox import Outbox
-from media.live import Feed, FeedSource, Location
+from media.live import Connection, Feed, FeedSource, FeedState, Location
 
 log = logging.getLogger(__name__)
 
+FOLLOW_S = 2.0
+"""How often a desk asks the server which feeds the room has (app/instance.py asks)."""
 FLUSH_S = 3.0
 """How long signing out waits for what the person did to reach the server."""
 
@@ -120,8 +123,18 @@ class RoomDesk:
             self._feeds.remove(self._mine.pop(feed_id))
 
     def failed(self, exc: Exception) -> None:
+        """The server could not say (on the thread that owns the wall): a desk cut off
+        shows it on every tile at once, not only as each stream times out. The first
+        picture that comes again shows the feed live."""
         self.error = str(exc)
         log.warning("the room's feeds: %s", exc)
+        if isinstance(exc, RoomError) and exc.status is None:
+            retry_at = time.monotonic() + FOLLOW_S
+            for feed in self._mine.values():
+                if feed.connection.state in (FeedState.LIVE, FeedState.CONNECTING):
+                    feed.set_connection(
+                        Connection(FeedState.RECONNECTING, f"cut off: {exc}", retry_at)
+                    )
 
     @property
     def signed_in(self) -> bool:

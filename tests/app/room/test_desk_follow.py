@@ -9,7 +9,8 @@ from pathlib import Path
 from app.config import RoomSettings
 from app.feeds import FeedService
 from app.room import RoomDesk
-from media.live import FeedKind, Location
+from app.room.client import RoomError
+from media.live import Connection, FeedKind, FeedState, Location
 
 SERVER = "https://127.0.0.1:9"  # never asked: the listings are handed in
 
@@ -23,7 +24,8 @@ def test_callers_come_and_go_with_the_rooms_listing(tmp_path: Path) -> None:
     8 m, then the caller moved, then only Cam-1; then the desk signed out meanwhile.
     Out: the desk's feeds are the room's after each listing (names, kinds, ids and where
     they are read from: the server's restream of that id); the caller's location is the
-    last one listed; once signed out a late listing changes nothing."""
+    last one listed; the server unreachable, the live feed shows RECONNECTING at once with
+    "cut off" and the reason; once signed out a late listing changes nothing."""
     feeds = FeedService()
     desk = RoomDesk(RoomSettings(SERVER, "SHA256:" + "0" * 64), feeds, tmp_path / "vigil.db")
     desk.client.token = "signed-in"
@@ -43,6 +45,13 @@ def test_callers_come_and_go_with_the_rooms_listing(tmp_path: Path) -> None:
     assert [f.id for f in feeds.feeds] == ["feed-1", "caller-7"]
     desk.apply([cam])
     assert [f.id for f in feeds.feeds] == ["feed-1"]
+    feeds.feeds[0].set_connection(Connection(FeedState.LIVE))
+    desk.failed(RoomError("the room server https://127.0.0.1:9 cannot be reached: refused"))
+    cut_off = feeds.feeds[0].connection
+    assert cut_off.state is FeedState.RECONNECTING
+    assert (
+        cut_off.error == "cut off: the room server https://127.0.0.1:9 cannot be reached: refused"
+    )
     desk.client.token = None
     desk.apply([cam, listing("caller-8", "Caller 2", "caller")])
     assert [f.id for f in feeds.feeds] == ["feed-1"]
