@@ -32,7 +32,7 @@ from aiortc import RTCIceServer
 
 from app.callers.consent import Answer, ConsentBook, ConsentText, consent_text
 from app.callers.gateway.limits import RefusedError, parse_location
-from app.callers.gateway.whip import WhipSession, check_offer
+from app.callers.gateway.whip import WhipSession, check_offer, with_start_bitrate
 from app.callers.links import (
     FINAL_STATES,
     CallerLink,
@@ -283,6 +283,8 @@ class CallerDesk:
                 self._on_session_state(call, routed, state)
 
         routed, answer = await route.publish(call.source, link.feed_name, sdp, on_state)
+        if self.settings.video_start_kbps:  # as for an answer of ours: 720p from the start
+            answer = with_start_bitrate(answer, self.settings.video_start_kbps)
         call.session = routed
         call.feed.stats.codec = routed.codec
         log.info("link %s: media session %s by the room (%s)", link.id, routed.id, routed.codec)
