@@ -17,7 +17,7 @@ from PySide6.QtCore import QByteArray, Qt, QTimer
 from PySide6.QtGui import QAction, QActionGroup, QCloseEvent, QKeySequence, QScreen, QShowEvent
 from PySide6.QtWidgets import QDockWidget, QLabel, QMainWindow, QMenu, QWidget
 
-from app.access import CustodyWriter, Permission, Person, Session, ViewingLog
+from app.access import CustodyWriter, How, Permission, Person, Session, ViewingLog
 from app.access.bodycam_desk import BodycamDesk
 from app.access.window_controls import AccessControls, banner_above
 from app.callers import CallerLink, LinkState
@@ -286,7 +286,9 @@ class WallWindow(QMainWindow):
         self.wall.setVisible(watching)
         self.screens.set_watching(watching)
         self._no_watching.setVisible(not watching)
-        if person is not None:
+        if person is not None and person.how is How.NOBODY and person.problem:
+            self._no_watching.setText(person.problem)  # nobody signed in: what to do
+        elif person is not None:
             role = person.role.value if person.role else "no role"
             self._no_watching.setText(
                 f"{person.label}: live feeds are not part of this role ({role})."

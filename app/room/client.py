@@ -28,9 +28,11 @@ TIMEOUT_S = 5.0
 class RoomError(Exception):
     """The room server refused, could not be reached, or is not the one pinned."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, why: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.why = why or message
+        """The reason alone, short enough for a tile ("connection refused")."""
 
 
 class NotPinnedError(RoomError):
@@ -78,7 +80,9 @@ class RoomClient:
         except (OSError, ssl.SSLError) as exc:
             connection.close()
             why = _why(exc)
-            raise RoomError(f"the room server {self.server} cannot be reached: {why}") from None
+            raise RoomError(
+                f"the room server {self.server} cannot be reached: {why}", why=why
+            ) from None
         assert connection.sock is not None
         der = connection.sock.getpeercert(binary_form=True) or b""
         seen = hashlib.sha256(der).hexdigest()
@@ -114,7 +118,8 @@ class RoomClient:
             response = connection.getresponse()
             data = response.read()
         except (OSError, http.client.HTTPException) as exc:
-            raise RoomError(f"the room server {self.server} went away: {_why(exc)}") from None
+            why = _why(exc)
+            raise RoomError(f"the room server {self.server} went away: {why}", why=why) from None
         finally:
             connection.close()
         if response.status >= 400:

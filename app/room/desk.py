@@ -14,7 +14,6 @@ sign-in on a standalone desk. No Qt here.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -129,11 +128,10 @@ class RoomDesk:
         self.error = str(exc)
         log.warning("the room's feeds: %s", exc)
         if isinstance(exc, RoomError) and exc.status is None:
-            retry_at = time.monotonic() + FOLLOW_S
             for feed in self._mine.values():
                 if feed.connection.state in (FeedState.LIVE, FeedState.CONNECTING):
                     feed.set_connection(
-                        Connection(FeedState.RECONNECTING, f"cut off: {exc}", retry_at)
+                        Connection(FeedState.RECONNECTING, f"cut off from the room: {exc.why}")
                     )
 
     @property
