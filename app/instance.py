@@ -182,7 +182,7 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
     from app.database import open_database
     from app.evidence import CustodyLog
     from app.evidence.review import open_review
-    from app.room import RoomSession
+    from app.room import RoomReviewStore, RoomSession
     from app.wall.remote import serve_wall
     from app.wall.screens import wall_screens
     from app.window import WallWindow
@@ -215,14 +215,13 @@ def _compose(options: Options, *, offscreen: bool) -> tuple[BaseDir, Any, Instan
         clips=room.clips if room is not None else None,
         custody=room.custody if room is not None else None,
         tag_seconds=(config.evidence if config else EvidenceSettings()).tag_seconds,
-        open_review=(
-            (
-                lambda parent, actor=None: open_review(
-                    base, parent, map_view, config=config, actor=actor
-                )
-            )
-            if room is None
-            else None
+        open_review=lambda parent, actor=None: open_review(
+            base,
+            parent,
+            map_view,
+            config=config,
+            actor=actor,
+            store=RoomReviewStore(base, room, actor=actor) if room is not None else None,
         ),
         session=session,
         sign_in=access.sign_in if room is None else SignIn.VIGIL,

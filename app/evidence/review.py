@@ -71,9 +71,11 @@ def open_review(
     actor: str | None = None,
     config: Config | None = None,
     export_folder: Path | None = None,
+    store: ReviewStore | None = None,
 ) -> ReviewWindow:
-    """Make the Review window over `base`'s evidence and show it."""
-    store = ReviewStore(base, actor=actor, config=config)
+    """Make the Review window over `base`'s evidence (or `store`'s: a room's desk's) and
+    show it."""
+    store = store or ReviewStore(base, actor=actor, config=config)
     services = review_services(store, export_folder=export_folder)
     window = ReviewWindow(services, map_setup(map_view), parent)
     window.show()

@@ -49,6 +49,16 @@ this (the map fades a fix by then too)."""
 
 
 @dataclass(frozen=True)
+class ClipMaterial:
+    """What a clip is viewed from: the clip, its segments (their files and the ledger's
+    hashes) and the feed's positions from the last fix before it to its end."""
+
+    clip: Clip
+    segments: tuple[ClipSegment, ...]
+    track: tuple[Location, ...]
+
+
+@dataclass(frozen=True)
 class OpenedClip:
     """A clip opened for viewing: what the player and the track panel show."""
 
@@ -115,6 +125,11 @@ class ReviewStore:
         """Read the clip, its segments' frames and the feed's track, and record
         `view_opened`. Raises UnknownClipError, or ClipReadError for an unreadable segment
         (nothing is recorded then: nothing was seen)."""
+        return self.opened(self.material(clip_id), progress)
+
+    def material(self, clip_id: str) -> ClipMaterial:
+        """What viewing the clip needs from the store: the clip, its segments' files and
+        the feed's positions (a room server hands the same to its desks)."""
         with self._database() as db:
             clip = ClipBook(db, CustodyLog(db)).get(clip_id)
             ledger = SegmentLedger(db, self.base.recordings)
@@ -122,7 +137,7 @@ class ReviewStore:
             points = TrackBook(db).between(
                 clip.feed_name, clip.start_utc - TRACK_LOOKBACK_S, clip.end_utc
             )
-        segments = [
+        segments = tuple(
             ClipSegment(
                 ledger.file(entry),
                 parse_utc(entry.start_utc).timestamp(),
@@ -131,14 +146,21 @@ class ReviewStore:
                 entry.sha256,
             )
             for entry in entries
-        ]
-        index = index_clip(segments, clip.start_utc, clip.end_utc, progress=progress)
+        )
         before = [p for p in points if p.at < clip.start_utc]
         during = [p for p in points if p.at >= clip.start_utc]
         track = tuple(
             Location(p.lat, p.lon, p.accuracy_m, p.at, p.heading_deg, p.speed_mps)
             for p in [*before[-1:], *during]
         )
+        return ClipMaterial(clip, segments, track)
+
+    def opened(
+        self, material: ClipMaterial, progress: Callable[[int, int], None] | None = None
+    ) -> OpenedClip:
+        """The clip indexed from its segments' files, and `view_opened` recorded."""
+        clip, segments = material.clip, material.segments
+        index = index_clip(list(segments), clip.start_utc, clip.end_utc, progress=progress)
         opened = self._clock()
         self._append(
             CustodyAction.VIEW_OPENED,
@@ -153,7 +175,7 @@ class ReviewStore:
                 "frames": len(index),
             },
         )
-        return OpenedClip(clip, index, track, opened)
+        return OpenedClip(clip, index, material.track, opened)
 
     def close_clip(self, opened: OpenedClip) -> None:
         """Record `view_closed` with how long the clip was open."""

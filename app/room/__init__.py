@@ -6,6 +6,7 @@ the window's `RoomSession`."""
 
 from app.room.desk import FOLLOW_S as ROOM_FOLLOW_S
 from app.room.desk import RoomDesk, RoomSession
+from app.room.desk_review import RoomReviewStore
 from app.room.janus_api import JanusError
 from app.room.janus_process import JanusStartError
 from app.room.server import RoomServer
@@ -15,6 +16,7 @@ __all__ = [
     "JanusError",
     "JanusStartError",
     "RoomDesk",
+    "RoomReviewStore",
     "RoomServer",
     "RoomSession",
 ]

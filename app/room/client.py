@@ -18,11 +18,14 @@ import socket
 import ssl
 import urllib.parse
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from app.config import RoomSettings
 
 TIMEOUT_S = 5.0
+DOWNLOAD_S = 30.0
+"""A segment's download may wait this long for the next bytes."""
 
 
 class RoomError(Exception):
@@ -125,6 +128,33 @@ class RoomClient:
         if response.status >= 400:
             raise RoomError(_reason(response.status, data), response.status)
         return json.loads(data) if data else None
+
+    def download(self, path: str, out: Path) -> str:
+        """GET `path` into the file `out` (whole, or not at all); its SHA-256 (hex)."""
+        part = out.with_name(out.name + ".part")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        digest = hashlib.sha256()
+        connection = self.connect(DOWNLOAD_S)
+        try:
+            connection.request("GET", path, headers=self.headers())
+            response = connection.getresponse()
+            if response.status >= 400:
+                raise RoomError(_reason(response.status, response.read(4096)), response.status)
+            with part.open("wb") as file:
+                while chunk := response.read(1 << 16):
+                    digest.update(chunk)
+                    file.write(chunk)
+        except (OSError, http.client.HTTPException) as exc:
+            part.unlink(missing_ok=True)
+            why = _why(exc)
+            raise RoomError(f"the room server {self.server} went away: {why}", why=why) from None
+        except RoomError:
+            part.unlink(missing_ok=True)
+            raise
+        finally:
+            connection.close()
+        part.replace(out)
+        return digest.hexdigest()
 
     def headers(self, payload: bytes | None = None, *, token: str | None = None) -> dict[str, str]:
         headers = {"Host": f"{self.host}:{self.port}"}

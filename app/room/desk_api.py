@@ -35,7 +35,7 @@ from collections.abc import Awaitable, Callable
 from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 
@@ -51,6 +51,10 @@ TOKEN_HOURS = 12.0
 """A desk signs in again after a shift."""
 MAX_BODY = 16 * 1024
 FAILURES_PER_MINUTE = 5
+
+
+class Routes(Protocol):
+    def add_to(self, app: web.Application) -> None: ...
 
 
 Restreams = Callable[[str], tuple[str, Restream] | None]
@@ -77,6 +81,8 @@ class DeskApi:
         self._room = room
         self._restreams = restreams
         self.evidence = DeskEvidence(database, self._require, kinds)
+        self.routes: list[Routes] = [self.evidence]
+        """Each part's routes (tags and custody, Review, the commands), added to the app."""
         self._tokens: dict[str, _Signed] = {}
         self._failures: defaultdict[str, deque[float]] = defaultdict(deque)
         self._runner: web.AppRunner | None = None
@@ -90,7 +96,8 @@ class DeskApi:
         app.router.add_delete("/api/v1/session", self._sign_out)
         app.router.add_get("/api/v1/room", self._room_view)
         app.router.add_get("/api/v1/feeds/{feed}/stream", self._stream)
-        self.evidence.add_to(app)
+        for routes in self.routes:
+            routes.add_to(app)
         return app
 
     async def start(self, host: str, port: int, context: ssl.SSLContext) -> None:
@@ -256,6 +263,10 @@ class DeskApi:
             return person
         finally:
             db.close()
+
+    def require(self, request: web.Request, permission: Permission, what: str) -> None:
+        """The person behind the request may do `what`, or 403 and a REFUSED entry."""
+        self._require(request, permission, what)
 
     def _require(self, request: web.Request, permission: Permission, what: str) -> None:
         person: Person = request["person"]

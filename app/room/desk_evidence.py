@@ -43,6 +43,7 @@ FROM_DESKS = frozenset(
         CustodyAction.SESSION_LOCKED,
         CustodyAction.SESSION_UNLOCKED,
         CustodyAction.REFUSED,
+        CustodyAction.STILL_EXPORT,
     }
 )
 """Custody entries a desk may write itself; the rest the server writes as it acts."""

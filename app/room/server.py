@@ -30,6 +30,7 @@ from app.room.janus_api import JanusError, JanusSession
 from app.room.janus_config import JanusSettings
 from app.room.janus_process import JanusProcess
 from app.room.restream import Restream
+from app.room.review_api import ReviewRoutes
 from app.room.videoroom import Room
 from app.tls import server_ssl_context
 from media.live import Decoding, Feed
@@ -86,6 +87,7 @@ class RoomServer:
         self.feeds.added.append(self._restream)
         self.feeds.removed.append(self._end_restream)
         self.api = DeskApi(base.database, self._room_view, self._find_restream, self._kind_of)
+        self.api.routes.append(ReviewRoutes(base, self.api.require))
         self.fingerprint: str | None = None
 
     async def start(self) -> None:

@@ -10,7 +10,7 @@ import os
 import signal
 import sqlite3
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -23,15 +23,7 @@ from media.live import Feed, FeedSource, FeedState
 from tests.e2e.harness import RunningVigil
 from tests.e2e.test_configured_feeds import write_clip
 from tests.e2e.test_room_server import PASSWORDS, add_user
-from tests.servers import free_port
-
-
-def wait_until(check: Callable[[], bool], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not within {timeout} s: {what}")
-        time.sleep(0.05)
+from tests.servers import free_port, wait_for
 
 
 @contextmanager
@@ -100,9 +92,9 @@ def test_two_desks_see_a_feed_the_server_pulls_once_and_resume_after_it_restarts
             desk_feed(fran, listed["BWV-7"]) as (_, fran_relay),
         ):
             for feed in (one, two):
-                wait_until(lambda f=feed: f.stats.frames >= 20, 30, f"{feed.name} decoded")
+                wait_for(lambda f=feed: f.stats.frames >= 20, 30, f"{feed.name} decoded")
                 assert (feed.stats.width, feed.stats.height) == (320, 240)
-            wait_until(lambda: fran_relay.problem is not None, 15, "fran refused")
+            wait_for(lambda: fran_relay.problem is not None, 15, "fran refused")
             assert "403" in fran_relay.problem or "refused" in fran_relay.problem
             seen = server.wait_for(lambda s: s["feeds"][0]["restream"]["desks"] == 2, timeout=15)[
                 "feeds"
@@ -113,7 +105,7 @@ def test_two_desks_see_a_feed_the_server_pulls_once_and_resume_after_it_restarts
             os.kill(server.process.pid, signal.SIGKILL)
             server.process.wait(10)
             for feed in (one, two):
-                wait_until(
+                wait_for(
                     lambda f=feed: (
                         f.state() is not FeedState.LIVE
                         and "cannot be reached" in (f.connection.error or "")
@@ -126,7 +118,7 @@ def test_two_desks_see_a_feed_the_server_pulls_once_and_resume_after_it_restarts
             server.wait_for(lambda s: s["feeds"][0]["state"] == "live", timeout=60)
             for feed, had in zip((one, two), before, strict=True):
                 # 5 s, the room's promise, and the 0.3 s status poll that saw it live again
-                wait_until(lambda f=feed, n=had: f.stats.frames > n + 10, 5.5, "pictures again")
+                wait_for(lambda f=feed, n=had: f.stats.frames > n + 10, 5.5, "pictures again")
     finally:
         server.stop()
 

@@ -5,7 +5,7 @@ the bundle alone. Kept apart from app/evidence/'s names: it brings PyAV, cryptog
 keyring, which the recorder and the command line's other subcommands do not need."""
 
 from app.evidence.bundle.check import BundleReport, NotABundleError, check_bundle
-from app.evidence.bundle.export import ExportError, ExportTargetError, export_clip
+from app.evidence.bundle.export import ExportError, ExportResult, ExportTargetError, export_clip
 from app.evidence.bundle.layout import MANIFEST
 from app.evidence.bundle.signing import SigningKeyError, grouped, instance_fingerprint
 
@@ -13,6 +13,7 @@ __all__ = [
     "MANIFEST",
     "BundleReport",
     "ExportError",
+    "ExportResult",
     "ExportTargetError",
     "NotABundleError",
     "SigningKeyError",
