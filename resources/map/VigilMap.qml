@@ -3,6 +3,8 @@
 // Tiles come only from Vigil's loopback tile server (`bridge.tileUrl`); with none, the
 // "itemsoverlay" plugin draws nothing and a labelled coordinate grid stands in, saying so.
 // Markers come from the Python MarkerModel (`markers`); clicks go back through `bridge`.
+// Labels are placed by Python (widgets/map/labels.py) so that none hides another: the map
+// reports where it looks on every move (`report`), and draws `bridge.labels` on top.
 import QtQuick
 import QtLocation
 import QtPositioning
@@ -13,6 +15,30 @@ Rectangle {
     // Where the map looks, for the panel to read back (and the tests to check).
     readonly property var mapCentre: view.map.center
     readonly property real mapZoom: view.map.zoomLevel
+
+    // An accuracy ring is never drawn smaller than this (pixels): just outside the dot and
+    // the selection ring, so a 10 m fix still reads as a ring when zoomed out. Drawn bigger
+    // than the fix is good, it says "somewhere inside", never more accurate than it is.
+    readonly property real minRing: 17
+
+    function metresPerPixel(lat) {
+        // Web Mercator with 256-pixel tiles, as the map lays them out.
+        return 40075016.686 * Math.cos(lat * Math.PI / 180) / (256 * Math.pow(2, view.map.zoomLevel))
+    }
+
+    // Where the map looks, for Python to place the labels and size the scale bar.
+    function report() {
+        const c = view.map.center
+        bridge.viewChanged({
+            lat: c.latitude, lon: c.longitude, zoom: view.map.zoomLevel,
+            width: view.width, height: view.height,
+            clear_top: tileNote.visible ? tileNote.y + tileNote.height + 2 : 0,
+            corner_w: corner.x + corner.width + 4, corner_h: root.height - corner.y + 4
+        })
+    }
+    onWidthChanged: report()
+    onHeightChanged: report()
+    Component.onCompleted: report()
 
     readonly property var kindColours: ({
         "caller": "#e8590c", "bodycam": "#1c7ed6", "officer": "#7048e8",
@@ -44,6 +70,11 @@ Rectangle {
         map.copyrightsVisible: bridge.tileUrl !== ""
 
         Connections {
+            target: view.map
+            function onCenterChanged() { root.report() }
+            function onZoomLevelChanged() { root.report() }
+        }
+        Connections {
             target: bridge
             function onCentreRequested(coordinate) { view.map.center = coordinate }
             function onFitRequested(north, west, south, east) {
@@ -74,22 +105,36 @@ Rectangle {
             }
         }
 
-        // Callers' GPS accuracy and drones' footprints.
+        // Callers' GPS accuracy: a ring the fix lies within, in ground metres while that is
+        // bigger than `minRing` pixels, else `minRing` (unfilled: only "within this").
         MapItemView {
             parent: view.map
             z: 2
             model: markers
-            delegate: MapCircle {
+            delegate: MapQuickItem {
+                id: ring
+                required property string name
                 required property var position
                 required property real accuracy
                 required property string kind
                 required property real fade
+                readonly property real trueRadius: accuracy / root.metresPerPixel(position.latitude)
+                readonly property real drawnRadius: Math.max(trueRadius, root.minRing)
+                readonly property bool atLeast: trueRadius < root.minRing
+                objectName: "accuracy:" + name
                 visible: accuracy > 0 && kind !== "drone"
-                center: position
-                radius: Math.max(accuracy, 0)
-                color: Qt.rgba(1, 1, 1, 0.10 * fade)
-                border.color: root.kindColours[kind]
-                border.width: 1
+                coordinate: position
+                anchorPoint.x: drawnRadius
+                anchorPoint.y: drawnRadius
+                sourceItem: Rectangle {
+                    width: 2 * ring.drawnRadius
+                    height: width
+                    radius: width / 2
+                    color: ring.atLeast ? "transparent" : Qt.rgba(1, 1, 1, 0.10 * ring.fade)
+                    border.color: root.kindColours[ring.kind]
+                    border.width: 2
+                    opacity: ring.atLeast ? 0.85 * ring.fade : ring.fade
+                }
             }
         }
         MapItemView {
@@ -133,8 +178,6 @@ Rectangle {
                 required property string name
                 required property string kind
                 required property var position
-                required property real accuracy
-                required property string fixAge
                 required property real fade
                 required property real heading
                 required property bool selected
@@ -145,7 +188,7 @@ Rectangle {
                 anchorPoint.y: 14
                 z: selected ? 11 : 10
                 sourceItem: Item {
-                    width: 28 + label.width
+                    width: 28
                     height: 28
                     opacity: marker.fade
                     // Selection ring.
@@ -172,25 +215,6 @@ Rectangle {
                         color: root.kindColours[marker.kind]
                         border.color: marker.live ? "#0b0d10" : "#ff8787"
                         border.width: 2
-                    }
-                    Rectangle {
-                        id: label
-                        x: 30; y: 3
-                        width: labelText.implicitWidth + 10
-                        height: 22; radius: 4
-                        color: "#e60b0d10"
-                        border.color: root.kindColours[marker.kind]
-                        Text {
-                            id: labelText
-                            anchors.centerIn: parent
-                            color: "#e6e9ee"
-                            font.pixelSize: 12
-                            text: marker.kind === "caller"
-                                ? marker.name + "  ·  " + (marker.accuracy > 0
-                                    ? "±" + Math.round(marker.accuracy) + " m  ·  " : "")
-                                    + marker.fixAge
-                                : marker.name
-                        }
                     }
                     TapHandler { onTapped: bridge.markerClicked(marker.name) }
                 }
@@ -259,13 +283,69 @@ Rectangle {
                  lon += lonStep) {
                 const p = view.map.fromCoordinate(QtPositioning.coordinate(nw.latitude, lon), false)
                 ctx.beginPath(); ctx.moveTo(p.x, 0); ctx.lineTo(p.x, height); ctx.stroke()
-                ctx.fillText(lon.toFixed(digits) + "°", p.x + 3, height - 6)
+                if (p.x + 3 > corner.x + corner.width + 4)  // not under the scale bar
+                    ctx.fillText(lon.toFixed(digits) + "°", p.x + 3, height - 6)
+            }
+        }
+    }
+
+    // Every marker's label, placed by Python clear of the others, the dots and the edges;
+    // where they could not all fit, a count stands for a group ("3 body cams").
+    Item {
+        id: labelLayer
+        objectName: "labels"
+        anchors.fill: parent
+        // Leader lines first, under every label: from a dot to a label that stands off.
+        Repeater {
+            model: bridge.labels
+            delegate: Rectangle {
+                required property var modelData
+                readonly property var line: modelData.leader
+                visible: line.length === 4
+                x: visible ? line[0] : 0
+                y: visible ? line[1] - 1 : 0
+                width: visible ? Math.hypot(line[2] - line[0], line[3] - line[1]) : 0
+                height: 2
+                transformOrigin: Item.Left
+                rotation: visible ? Math.atan2(line[3] - line[1], line[2] - line[0]) * 180 / Math.PI : 0
+                opacity: modelData.fade
+                color: modelData.kind !== "" ? root.kindColours[modelData.kind] : "#adb5bd"
+            }
+        }
+        Repeater {
+            model: bridge.labels
+            delegate: Rectangle {
+                required property var modelData
+                required property int index
+                objectName: "label:" + (modelData.key !== "" ? modelData.key : modelData.text)
+                x: modelData.x
+                y: modelData.y
+                width: modelData.w
+                height: modelData.h
+                radius: 4
+                opacity: modelData.fade
+                color: "#eb0b0d10"
+                border.color: modelData.selected ? "white"
+                    : modelData.kind !== "" ? root.kindColours[modelData.kind] : "#adb5bd"
+                border.width: modelData.selected ? 2 : 1
+                Text {
+                    anchors.centerIn: parent
+                    color: "#e6e9ee"
+                    font.pixelSize: 13
+                    text: modelData.text
+                }
+                MouseArea {
+                    anchors.fill: parent
+                    cursorShape: Qt.PointingHandCursor
+                    onClicked: bridge.labelClicked(index)
+                }
             }
         }
     }
 
     // What the tiles are, or why there are none: never a blank panel with no word.
     Rectangle {
+        id: tileNote
         objectName: "tileNote"
         visible: bridge.tileNote !== ""
         anchors { top: parent.top; left: parent.left; right: parent.right; margins: 8 }
@@ -273,6 +353,8 @@ Rectangle {
         radius: 4
         color: "#e61d2229"
         border.color: bridge.tileUrl === "" ? "#ffb319" : "#3a4350"
+        onHeightChanged: root.report()
+        onVisibleChanged: root.report()
         Text {
             id: noteText
             anchors { fill: parent; margins: 6 }
@@ -283,22 +365,61 @@ Rectangle {
         }
     }
 
-    Rectangle {
-        objectName: "measureLabel"
-        visible: bridge.measureText !== ""
-        anchors { bottom: parent.bottom; left: parent.left; margins: 8 }
-        anchors.bottomMargin: 24
-        width: measureText.implicitWidth + 14
-        height: measureText.implicitHeight + 10
-        radius: 4
-        color: "#e60b0d10"
-        border.color: "#ffd43b"
-        Text {
-            id: measureText
-            anchors.centerIn: parent
-            color: "#ffd43b"
-            font.pixelSize: 13
-            text: bridge.measureText
+    // Bottom left: the measurement, when there is one, above the scale bar. Clear of the
+    // tiles' copyright line, which Qt writes along the bottom edge.
+    Column {
+        id: corner
+        anchors { bottom: parent.bottom; left: parent.left; leftMargin: 8 }
+        anchors.bottomMargin: bridge.tileUrl !== "" ? 24 : 8
+        spacing: 6
+        onWidthChanged: root.report()
+        onHeightChanged: root.report()
+
+        Rectangle {
+            objectName: "measureLabel"
+            visible: bridge.measureText !== ""
+            width: measureText.implicitWidth + 14
+            height: measureText.implicitHeight + 10
+            radius: 4
+            color: "#e60b0d10"
+            border.color: "#ffd43b"
+            Text {
+                id: measureText
+                anchors.centerIn: parent
+                color: "#ffd43b"
+                font.pixelSize: 13
+                text: bridge.measureText
+            }
+        }
+
+        // A round length at the map's scale where it looks (Web Mercator stretches it
+        // north and south; over a town the difference is a hair).
+        Rectangle {
+            objectName: "scale"
+            visible: bridge.scaleWidth > 0
+            width: bridge.scaleWidth + scaleText.implicitWidth + 26
+            height: 24
+            radius: 4
+            color: "#d90b0d10"
+            Item {
+                id: bar
+                objectName: "scaleBar"
+                x: 8
+                y: 6
+                width: bridge.scaleWidth
+                height: 12
+                Rectangle { x: 0; y: 10; width: parent.width; height: 2; color: "#e6e9ee" }
+                Rectangle { x: 0; y: 2; width: 2; height: 10; color: "#e6e9ee" }
+                Rectangle { x: parent.width - 2; y: 2; width: 2; height: 10; color: "#e6e9ee" }
+            }
+            Text {
+                id: scaleText
+                objectName: "scaleText"
+                anchors { left: bar.right; leftMargin: 8; verticalCenter: parent.verticalCenter }
+                color: "#e6e9ee"
+                font.pixelSize: 13
+                text: bridge.scaleText
+            }
         }
     }
 }

@@ -89,6 +89,7 @@ class TrackView(QWidget):
         self.view.setClearColor(Qt.GlobalColor.black)
         self.model = TrackModel(self)
         self.bridge = MapBridge(setup, self)
+        self.bridge.show_labels_of(self.model)
         context = self.view.rootContext()
         context.setContextProperty("markers", self.model)
         context.setContextProperty("bridge", self.bridge)

@@ -4,7 +4,9 @@ Qt's own map (QtLocation in a QQuickWidget, `resources/map/VigilMap.qml`) draws 
 and the markers; this widget feeds it. It samples the feeds' positions once a second into
 a `MarkerModel`, keeps the selected feed centred when asked to follow it, and measures
 distance and bearing from a tapped point to the selected feed. A tap on a marker asks the
-wall to spotlight that feed's tile (`feed_clicked`).
+wall to spotlight that feed's tile (`feed_clicked`). Where each marker's label goes, so
+that none hides another (widgets/map/labels.py), and the scale bar's round length are
+worked out on the map's every move, from the centre, zoom and size the map reports.
 """
 
 from __future__ import annotations
@@ -14,14 +16,25 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from PySide6.QtCore import Property, QObject, Qt, QTimer, QUrl, Signal, Slot
+from PySide6.QtCore import (
+    Property,
+    QAbstractItemModel,
+    QObject,
+    Qt,
+    QTimer,
+    QUrl,
+    Signal,
+    Slot,
+)
+from PySide6.QtGui import QFont, QFontMetricsF
 from PySide6.QtPositioning import QGeoCoordinate
 from PySide6.QtQuickWidgets import QQuickWidget
 from PySide6.QtWidgets import QCheckBox, QHBoxLayout, QPushButton, QVBoxLayout, QWidget
 
 from media.live import Feed
-from media.telemetry import bearing_deg, distance_m, format_distance
+from media.telemetry import bearing_deg, distance_m, format_distance, world_pixel
 from resources import ROOT as RESOURCES
+from widgets.map.labels import Box, Label, Mark, ScaleBar, metres_per_pixel, place_labels, scale_bar
 from widgets.map.markers import MarkerModel
 from widgets.theme import show_indicator_outlines
 
@@ -29,6 +42,8 @@ log = logging.getLogger(__name__)
 
 MAP_QML = RESOURCES / "map" / "VigilMap.qml"
 REFRESH_MS = 1000
+LABEL_PX = 13
+"""The labels' text size; the QML draws them at the same."""
 
 
 @dataclass(frozen=True)
@@ -47,14 +62,37 @@ class MapSetup:
     """No centre was configured: show all the feeds once the first positions arrive."""
 
 
+@dataclass(frozen=True)
+class MapFrame:
+    """What the map shows, as QML reports it: centre, zoom, size in pixels, and the
+    strips that labels leave clear (the note across the top, the scale bar's corner)."""
+
+    lat: float
+    lon: float
+    zoom: float
+    width: float
+    height: float
+    clear_top: float = 0.0
+    corner_w: float = 0.0
+    corner_h: float = 0.0
+
+    def pixel(self, lat: float, lon: float) -> tuple[float, float]:
+        cx, cy = world_pixel(self.lat, self.lon, self.zoom)
+        px, py = world_pixel(lat, lon, self.zoom)
+        return self.width / 2 + px - cx, self.height / 2 + py - cy
+
+
 class MapBridge(QObject):
-    """What QML reads from Python (tile setup, measurement) and tells it (taps)."""
+    """What QML reads from Python (tile setup, measurement, labels, scale) and tells it
+    (taps, where the map looks)."""
 
     centreRequested = Signal(QGeoCoordinate)
     fitRequested = Signal(float, float, float, float)
     markerTapped = Signal(str)
     mapTapped = Signal(QGeoCoordinate)
     measureChanged = Signal()
+    labelsChanged = Signal()
+    scaleChanged = Signal()
 
     def __init__(self, setup: MapSetup, parent: QObject | None = None) -> None:
         super().__init__(parent)
@@ -62,6 +100,18 @@ class MapBridge(QObject):
         self._from = QGeoCoordinate()
         self._to = QGeoCoordinate()
         self._text = ""
+        self._markers: QAbstractItemModel | None = None
+        self._frame: MapFrame | None = None
+        self._labels: list[Label] = []
+        self._label_data: list[dict[str, object]] = []
+        self._where: dict[str, tuple[float, float]] = {}
+        self._scale = ScaleBar(0.0, 0.0, "")
+        font = QFont()
+        font.setPixelSize(LABEL_PX)
+        self._metrics = QFontMetricsF(font)
+        self._relabel_soon = QTimer(self)
+        self._relabel_soon.setSingleShot(True)
+        self._relabel_soon.timeout.connect(self.relabel)
 
     def _tile_url(self) -> str:
         return self._setup.tile_url
@@ -114,6 +164,145 @@ class MapBridge(QObject):
     def markerClicked(self, name: str) -> None:
         self.markerTapped.emit(name)
 
+    # -- labels and the scale bar ------------------------------------------------------------
+
+    def show_labels_of(self, markers: QAbstractItemModel) -> None:
+        """Label the rows of `markers` (a model with the roles of widgets/map/markers.py)."""
+        self._markers = markers
+        for signal in (
+            markers.dataChanged,
+            markers.rowsInserted,
+            markers.rowsRemoved,
+            markers.modelReset,
+        ):
+            signal.connect(self._relabel_later)
+
+    @Slot("QVariantMap")
+    def viewChanged(self, view: dict[str, float]) -> None:
+        """The map moved, zoomed or was resized (`view` holds MapFrame's fields): labels and
+        scale follow at once, so they never trail the markers by a frame."""
+        frame = MapFrame(**{name: float(view[name]) for name in MapFrame.__dataclass_fields__})
+        if frame == self._frame:
+            return
+        self._frame = frame
+        scale = scale_bar(metres_per_pixel(frame.lat, frame.zoom))
+        if scale != self._scale:
+            self._scale = scale
+            self.scaleChanged.emit()
+        self.relabel()
+
+    @Slot(int)
+    def labelClicked(self, index: int) -> None:
+        """A label was tapped: its feed, as a tap on its marker; a count zooms to its group."""
+        if not 0 <= index < len(self._labels):
+            return
+        members = self._labels[index].members
+        if len(members) == 1:
+            self.markerTapped.emit(members[0])
+            return
+        points = [self._where[name] for name in members if name in self._where]
+        if points:
+            lats, lons = [p[0] for p in points], [p[1] for p in points]
+            self.fitRequested.emit(max(lats), min(lons), min(lats), max(lons))
+
+    @property
+    def placed_labels(self) -> list[Label]:
+        """The labels as last placed, in view pixels."""
+        return list(self._labels)
+
+    @property
+    def frame(self) -> MapFrame | None:
+        return self._frame
+
+    @property
+    def scale(self) -> ScaleBar:
+        return self._scale
+
+    def relabel(self) -> None:
+        frame, model = self._frame, self._markers
+        if frame is None or model is None:
+            return
+        marks = self._marks(frame, model)
+        area = Box(0.0, frame.clear_top, frame.width, frame.height - frame.clear_top)
+        corner = Box(0.0, frame.height - frame.corner_h, frame.corner_w, frame.corner_h)
+        labels = place_labels(marks, area, self._metrics.horizontalAdvance, [corner])
+        by_name = {m.name: m for m in marks}
+        fades = self._fades(model)
+        data = [
+            {
+                "x": label.box.x,
+                "y": label.box.y,
+                "w": label.box.w,
+                "h": label.box.h,
+                "text": label.text,
+                "kind": label.kind,
+                "count": len(label.members),
+                "selected": any(by_name[name].selected for name in label.members),
+                "fade": max(fades.get(name, 1.0) for name in label.members),
+                "key": label.members[0] if len(label.members) == 1 else "",
+                "leader": list(label.leader) if label.leader else [],
+            }
+            for label in labels
+        ]
+        self._labels = labels
+        if data != self._label_data:
+            self._label_data = data
+            self.labelsChanged.emit()
+
+    def _relabel_later(self, *_: object) -> None:
+        self._relabel_soon.start(0)
+
+    def _roles(self, model: QAbstractItemModel) -> dict[str, int]:
+        return {bytes(name.data()).decode(): role for role, name in model.roleNames().items()}
+
+    def _marks(self, frame: MapFrame, model: QAbstractItemModel) -> list[Mark]:
+        roles = self._roles(model)
+        marks: list[Mark] = []
+        self._where = {}
+        for row in range(model.rowCount()):
+            index = model.index(row, 0)
+            position = model.data(index, roles["position"])
+            if not isinstance(position, QGeoCoordinate) or not position.isValid():
+                continue
+            name = str(model.data(index, roles["name"]))
+            kind = str(model.data(index, roles["kind"]))
+            lat, lon = position.latitude(), position.longitude()
+            self._where[name] = (lat, lon)
+            x, y = frame.pixel(lat, lon)
+            text = name
+            if kind == "caller":
+                accuracy = model.data(index, roles["accuracy"]) or -1.0
+                parts = [name]
+                if accuracy > 0:
+                    parts.append(f"±{round(accuracy)} m")
+                parts.append(str(model.data(index, roles["fixAge"])))
+                text = "  ·  ".join(parts)
+            selected = bool(model.data(index, roles["selected"]))
+            marks.append(Mark(name, kind, x, y, text, selected))
+        return marks
+
+    def _fades(self, model: QAbstractItemModel) -> dict[str, float]:
+        roles = self._roles(model)
+        fades: dict[str, float] = {}
+        for row in range(model.rowCount()):
+            index = model.index(row, 0)
+            fade = model.data(index, roles["fade"])
+            fades[str(model.data(index, roles["name"]))] = float(fade if fade is not None else 1)
+        return fades
+
+    def _label_list(self) -> list[dict[str, object]]:
+        return self._label_data
+
+    def _scale_text(self) -> str:
+        return self._scale.text
+
+    def _scale_width(self) -> float:
+        return self._scale.pixels
+
+    labels = Property(list, _label_list, notify=labelsChanged)
+    scaleText = Property(str, _scale_text, notify=scaleChanged)
+    scaleWidth = Property(float, _scale_width, notify=scaleChanged)
+
     @Slot(QGeoCoordinate)
     def mapClicked(self, coordinate: QGeoCoordinate) -> None:
         self.mapTapped.emit(coordinate)
@@ -144,6 +333,7 @@ class MapPanel(QWidget):
         self.view.setClearColor(Qt.GlobalColor.black)
         self.markers = MarkerModel(self)
         self.bridge = MapBridge(setup, self)
+        self.bridge.show_labels_of(self.markers)
         self.bridge.markerTapped.connect(self._on_marker)
         self.bridge.mapTapped.connect(self._on_map_tap)
 
