@@ -65,6 +65,19 @@ def build_parser() -> argparse.ArgumentParser:
         "--base-dir", type=Path, help="put everything this instance writes under DIR"
     )
     common.add_argument("-v", "--verbose", action="store_true", help="log debug detail")
+    # The evidence, audit and link commands on a desk: who signs in to the room server.
+    person = argparse.ArgumentParser(add_help=False)
+    person.add_argument(
+        "--user",
+        metavar="NAME",
+        help="with a [room] config: sign in to the room server as NAME (else asked)",
+    )
+    person.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="with a [room] config: read the password from stdin's first line (else asked)",
+    )
+    room = [common, person]
 
     parser = argparse.ArgumentParser(
         prog="vigil",
@@ -107,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     link = commands.add_parser("link", help="caller links: create, list, revoke")
     link_commands = link.add_subparsers(dest="link_command", metavar="ACTION", required=True)
     create = link_commands.add_parser(
-        "create", parents=[common], help="make a one-time link and print it"
+        "create", parents=room, help="make a one-time link and print it"
     )
     create.add_argument("--name", required=True, help="the caller's (or officer's) name")
     create.add_argument("--phone", metavar="E164", help="mobile number, such as +447700900123")
@@ -118,20 +131,20 @@ def build_parser() -> argparse.ArgumentParser:
         "--officer", action="store_true", help="an officer's own phone, valid for a shift"
     )
     create.add_argument("--send", action="store_true", help="text the link to --phone")
-    listing = link_commands.add_parser("list", parents=[common], help="links still usable")
+    listing = link_commands.add_parser("list", parents=room, help="links still usable")
     listing.add_argument("--all", action="store_true", help="include ended and expired links")
     listing.add_argument("--json", action="store_true", help="print JSON")
-    revoke = link_commands.add_parser("revoke", parents=[common], help="stop a link working")
+    revoke = link_commands.add_parser("revoke", parents=room, help="stop a link working")
     revoke.add_argument("link_id", metavar="LINK_ID")
 
     audit = commands.add_parser("audit", help="the custody log and the evidence ledger")
     audit_commands = audit.add_subparsers(dest="audit_command", metavar="ACTION", required=True)
     audit_commands.add_parser(
         "verify",
-        parents=[common],
+        parents=room,
         help="check every hash chain and segment file; exit 1 naming each failed check",
     )
-    _add_evidence(commands, common)
+    _add_evidence(commands, common, room)
     add_users_parser(commands, common)
     add_wall_parser(commands, common)
     return parser
@@ -140,12 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
 def _add_evidence(
     commands: argparse._SubParsersAction[argparse.ArgumentParser],
     common: argparse.ArgumentParser,
+    room: list[argparse.ArgumentParser],
 ) -> None:
-    """`vigil evidence ACTION`: one subparser per action: tag, list, lock, export, verify."""
+    """`vigil evidence ACTION`: one subparser per action: tag, list, lock, export, verify
+    (`room`: the options of those a desk does on its room server, all but verify)."""
     evidence = commands.add_parser("evidence", help="tagged clips: tag, list, lock, export, verify")
     actions = evidence.add_subparsers(dest="evidence_command", metavar="ACTION", required=True)
     tag = actions.add_parser(
-        "tag", parents=[common], help="tag a feed's time range; prints the clip id last"
+        "tag", parents=room, help="tag a feed's time range; prints the clip id last"
     )
     tag.add_argument("--feed", required=True, metavar="NAME", help="the feed's name")
     span = tag.add_mutually_exclusive_group(required=True)
@@ -157,19 +172,19 @@ def _add_evidence(
     tag.add_argument("--tags", metavar="A,B", help="comma-separated tags")
     tag.add_argument("--note", metavar="TEXT", help="what is seen, in words")
     tag.add_argument("--incident", metavar="REF", help="the incident reference")
-    listing = actions.add_parser("list", parents=[common], help="tagged clips, oldest first")
+    listing = actions.add_parser("list", parents=room, help="tagged clips, oldest first")
     listing.add_argument("--json", action="store_true", help="print a JSON array")
     listing.add_argument("--tag", metavar="T", help="only clips with this tag")
     listing.add_argument("--incident", metavar="REF", help="only this incident's clips")
     listing.add_argument("--feed", metavar="NAME", help="only this feed's clips")
     listing.add_argument("--all", action="store_true", help="include withdrawn clips")
     lock = actions.add_parser(
-        "lock", parents=[common], help="put a clip under evidence lock (never removed)"
+        "lock", parents=room, help="put a clip under evidence lock (never removed)"
     )
     lock.add_argument("clip_id", metavar="CLIP_ID")
     lock.add_argument("--reason", required=True, metavar="TEXT", help="why: a case, a request")
     export = actions.add_parser(
-        "export", parents=[common], help="write a clip's signed evidence bundle to a folder"
+        "export", parents=room, help="write a clip's signed evidence bundle to a folder"
     )
     export.add_argument("clip_id", metavar="CLIP_ID")
     export.add_argument("--out", type=Path, required=True, metavar="DIR", help="the bundle folder")

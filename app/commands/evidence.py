@@ -12,6 +12,11 @@ nothing. A name nothing knows (not configured, running, recorded or tracked) is 
 a statement: no clip is made, exit 1, naming the feeds that have recordings. Bad input
 exits 2 with the reason; an unknown clip exits 1. `tag` needs the TAG permission, `list` REVIEW and
 `lock` LOCK (app/access/roles.py); without it the command exits 4 (app/access/person.py).
+
+On a desk (a config with [room]) the person signs in to the room server (`--user NAME
+--password-stdin`, or asked on the terminal) and each of these acts on the server's clips
+(app/room/desk_commands.py), under that person and their role there, with the same output
+and exit codes; the server judges the feed's name and the recordings' cover as above.
 """
 
 from __future__ import annotations
@@ -22,24 +27,25 @@ import json
 import sys
 import urllib.parse
 from dataclasses import dataclass
-from pathlib import Path
+from typing import Any
 
 import sqlite_utils
 
 from app import config as config_module
 from app.access import Permission, check_command
-from app.config import Config
+from app.config import Config, RoomSettings
 from app.control import NoInstanceError, request
 from app.database import open_database
 from app.evidence import (
-    Clip,
     ClipBook,
     ClipError,
     ClipWithdrawnError,
     CustodyLog,
     SegmentLedger,
     UnknownClipError,
-    parse_utc,
+    coverage_warning,
+    open_segment_start,
+    unknown_feed,
     utc_text,
 )
 from app.map import TrackBook
@@ -51,10 +57,6 @@ EXIT_REFUSED = 1
 """An unknown clip, or one whose state refuses the action (withdrawn)."""
 _STATUS_TIMEOUT_S = 2.0
 """A wall too busy to answer in this long is not worth holding an operator's tag for."""
-_PAUSE_S = 0.25
-"""A stretch no segment covers that is shorter than this is no gap: a segment ends at its
-last packet and the next begins at its first, a packet's spacing apart. The export's cut
-(media/clips/cut.py, MIN_GAP_S) calls nothing shorter a gap either."""
 _KINDS = {kind.value for kind in FeedKind}
 _NEEDS = {"tag": Permission.TAG, "list": Permission.REVIEW, "lock": Permission.LOCK}
 
@@ -65,6 +67,8 @@ def evidence_command(args: argparse.Namespace) -> int:
 
         return export_command(args) if args.evidence_command == "export" else verify_command(args)
     config = config_module.read(args.config)
+    if config is not None and config.room is not None:
+        return _on_room(args, config.room)
     base = BaseDir.resolve(args.base_dir).ensure()
     permission = _NEEDS[args.evidence_command]
     subject = getattr(args, "clip_id", None) or getattr(args, "feed", None)
@@ -104,21 +108,10 @@ def _tag(
     config: Config | None,
 ) -> int:
     try:
-        if args.last is not None:
-            if not args.last > 0:
-                raise ClipError(f"--last must be more than 0 seconds, not {args.last:g}")
-            if args.to is not None:
-                raise ClipError("--to goes with --from, not with --last")
-            start, end = None, None
-        else:
-            if args.to is None:
-                raise ClipError("--from needs --to")
-            start, end = parse_time(args.start), parse_time(args.to)
-            if end <= start:
-                raise ClipError(f"--from ({args.start}) must be before --to ({args.to})")
+        last, start, end = _span(args)
         found = _find_feed(args.feed, base, db, config)
         if not found.known:
-            unknown = _unknown_feed(args.feed, SegmentLedger(db, base.recordings))
+            unknown = unknown_feed(args.feed, SegmentLedger(db, base.recordings))
             print(f"vigil: {unknown}", file=sys.stderr)
             return EXIT_REFUSED
         options = {
@@ -128,24 +121,46 @@ def _tag(
             "kind": found.kind,
         }
         if start is None or end is None:
-            clip = clips.last(args.feed, args.last, **options)
+            assert last is not None
+            clip = clips.last(args.feed, last, **options)
         else:
             clip = clips.tag(args.feed, start, end, **options)
     except ClipError as exc:
         print(f"vigil: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    open_since = _open_segment_start(base.recordings, clip.feed_name) if found.recording else None
-    warning = _coverage_warning(SegmentLedger(db, base.recordings), clip, open_since)
+    open_since = open_segment_start(base.recordings, clip.feed_name) if found.recording else None
+    warning = coverage_warning(SegmentLedger(db, base.recordings), clip, open_since)
+    _print_tagged(clip.public(), warning)
+    return 0
+
+
+def _span(args: argparse.Namespace) -> tuple[float | None, float | None, float | None]:
+    """`--last SECONDS`, or `--from` and `--to` as Unix times; ClipError says what is wrong."""
+    if args.last is not None:
+        if not args.last > 0:
+            raise ClipError(f"--last must be more than 0 seconds, not {args.last:g}")
+        if args.to is not None:
+            raise ClipError("--to goes with --from, not with --last")
+        return float(args.last), None, None
+    if args.to is None:
+        raise ClipError("--from needs --to")
+    start, end = parse_time(args.start), parse_time(args.to)
+    if end <= start:
+        raise ClipError(f"--from ({args.start}) must be before --to ({args.to})")
+    return None, start, end
+
+
+def _print_tagged(clip: dict[str, Any], warning: str | None) -> None:
+    """`tag`'s output from the clip's public fields, here's or the room server's."""
     if warning:
         print(f"vigil: warning: {warning}", file=sys.stderr)
-    tags = f" [{', '.join(clip.tags)}]" if clip.tags else ""
-    incident = f" for {clip.incident}" if clip.incident else ""
+    tags = f" [{', '.join(clip['tags'])}]" if clip["tags"] else ""
+    incident = f" for {clip['incident']}" if clip["incident"] else ""
     print(
-        f"tagged {clip.duration_s:g} s of {clip.feed_name} from {utc_text(clip.start_utc)} "
-        f"to {utc_text(clip.end_utc)}{incident}{tags}"
+        f"tagged {clip['duration_s']:g} s of {clip['feed_name']} from "
+        f"{utc_text(clip['start_utc'])} to {utc_text(clip['end_utc'])}{incident}{tags}"
     )
-    print(clip.id)
-    return 0
+    print(clip["id"])
 
 
 @dataclass(frozen=True)
@@ -181,70 +196,6 @@ def _find_feed(
     return _Found(None, name in SegmentLedger(db, base.recordings).feeds())
 
 
-def _unknown_feed(name: str, ledger: SegmentLedger) -> str:
-    recorded = ledger.feeds()
-    have = (
-        "feeds with recordings: " + ", ".join(recorded)
-        if recorded
-        else "no feed has recordings in this base dir"
-    )
-    return (
-        f"no feed named {name.strip()!r} is configured, running, recorded or tracked, so no "
-        f"clip was made; {have}"
-    )
-
-
-def _open_segment_start(recordings: Path, feed_name: str) -> float | None:
-    """When the segment being written for `feed_name` began: the UTC time its `.part` file's
-    name starts with (media/recording/segment.py's segment_name), in the feed's folder, whose
-    name percent-decodes to the feed's (app/evidence/recording.py's feed_folder). None when
-    there is no such file. Only worth asking when the running wall says it records the feed:
-    a `.part` with no writer is what a crash left, and goes to quarantine, not the ledger."""
-    try:
-        folders = [f for f in recordings.iterdir() if urllib.parse.unquote(f.name) == feed_name]
-        parts = sorted(p.name for f in folders if f.is_dir() for p in f.glob("*.ts.part"))
-    except OSError:
-        return None
-    for name in reversed(parts):
-        try:
-            started = dt.datetime.strptime(name[:19], "%Y%m%dT%H%M%S.%f")
-        except ValueError:
-            continue
-        return started.replace(tzinfo=dt.UTC).timestamp()
-    return None
-
-
-def _coverage_warning(
-    ledger: SegmentLedger, clip: Clip, open_since: float | None = None
-) -> str | None:
-    """None when recordings cover the whole clip, else what is missing. Recordings are the
-    ledger's segments and, when `open_since` is given, the segment the running wall is
-    writing from then until now (in the ledger once it closes)."""
-    spans = [
-        (parse_utc(segment.start_utc).timestamp(), parse_utc(segment.end_utc).timestamp())
-        for segment in ledger.segments_between(clip.feed_name, clip.start_utc, clip.end_utc)
-    ]
-    if open_since is not None and open_since < clip.end_utc:
-        spans.append((open_since, clip.end_utc))
-    span = f"{clip.feed_name} from {utc_text(clip.start_utc)} to {utc_text(clip.end_utc)}"
-    if not spans:
-        return f"no recording covers {span}: the clip is kept, but export will fail until it does"
-    missing, reached = 0.0, clip.start_utc
-    for seg_start, seg_end in sorted(spans):  # oldest first; overlaps counted once
-        if seg_start - reached >= _PAUSE_S:
-            missing += seg_start - reached
-        reached = max(reached, min(seg_end, clip.end_utc))
-    if clip.end_utc - reached >= _PAUSE_S:
-        missing += clip.end_utc - reached
-    if missing == 0:
-        return None
-    covered = clip.duration_s - missing
-    return (
-        f"recordings cover only {covered:.1f} s of the {clip.duration_s:g} s of {span}: "
-        "the clip is kept, but its export will be incomplete until they do"
-    )
-
-
 def _list(args: argparse.Namespace, clips: ClipBook) -> int:
     try:
         found = clips.search(
@@ -253,24 +204,30 @@ def _list(args: argparse.Namespace, clips: ClipBook) -> int:
     except ClipError as exc:
         print(f"vigil: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    _print_clips(args, [clip.public() for clip in found])
+    return 0
+
+
+def _print_clips(args: argparse.Namespace, found: list[dict[str, Any]]) -> None:
+    """`list`'s output from each clip's public fields, here's or the room server's."""
     if args.json:
-        print(json.dumps([clip.public() for clip in found], indent=2, ensure_ascii=False))
-        return 0
+        print(json.dumps(found, indent=2, ensure_ascii=False))
+        return
     for clip in found:
-        marks = ("locked " if clip.locked else "") + ("withdrawn " if clip.withdrawn else "")
+        marks = ("locked " if clip["locked"] else "") + ("withdrawn " if clip["withdrawn"] else "")
         line = (
-            f"{clip.id}  {utc_text(clip.start_utc)[:19]}Z  {clip.duration_s:7.1f} s  "
-            f"{clip.feed_name}"
+            f"{clip['id']}  {utc_text(clip['start_utc'])[:19]}Z  {clip['duration_s']:7.1f} s  "
+            f"{clip['feed_name']}"
         )
-        line += f"  {clip.incident}" if clip.incident else ""
-        line += f"  [{', '.join(clip.tags)}]" if clip.tags else ""
+        line += f"  {clip['incident']}" if clip["incident"] else ""
+        line += f"  [{', '.join(clip['tags'])}]" if clip["tags"] else ""
         line += f"  {marks.strip()}" if marks else ""
-        if clip.note:
-            first = clip.note.splitlines()[0]
-            cut = len(first) > 60 or first != clip.note
+        note = clip["note"]
+        if note:
+            first = note.splitlines()[0]
+            cut = len(first) > 60 or first != note
             line += f"  {first[:60]}" + ("…" if cut else "")
         print(line)
-    return 0
 
 
 def _lock(args: argparse.Namespace, clips: ClipBook) -> int:
@@ -283,8 +240,49 @@ def _lock(args: argparse.Namespace, clips: ClipBook) -> int:
     except ClipError as exc:
         print(f"vigil: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    if before.locked:
-        print(f"{clip.id} was locked already, by {clip.locked_by}: {clip.lock_reason}")
+    _print_locked(clip.public(), was_locked=before.locked)
+    return 0
+
+
+def _print_locked(clip: dict[str, Any], *, was_locked: bool) -> None:
+    if was_locked:
+        print(f"{clip['id']} was locked already, by {clip['locked_by']}: {clip['lock_reason']}")
     else:
-        print(f"{clip.id} locked: {clip.lock_reason}")
+        print(f"{clip['id']} locked: {clip['lock_reason']}")
+
+
+def _on_room(args: argparse.Namespace, room: RoomSettings) -> int:
+    """tag, list or lock done by the room server on its clips, as the person signed in."""
+    from app.room import RoomCommandError, sign_in_to_room
+
+    if args.evidence_command == "tag":
+        try:
+            last, start, end = _span(args)
+        except ClipError as exc:
+            print(f"vigil: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
+        span = {"last": last} if last is not None else {"start_utc": start, "end_utc": end}
+    try:
+        with sign_in_to_room(room, args.user, args.password_stdin) as server:
+            if args.evidence_command == "tag":
+                what = {"feed": args.feed, "tags": args.tags, "note": args.note}
+                body = {**what, "incident": args.incident, **span}
+                made = server.call("POST", "/api/v1/evidence/tag", body)
+                _print_tagged(made["clip"], made["warning"])
+            elif args.evidence_command == "list":
+                query = {"tag": args.tag, "incident": args.incident, "feed": args.feed}
+                query = {k: v for k, v in query.items() if v is not None}
+                if args.all:
+                    query["all"] = "1"
+                path = "/api/v1/evidence/clips"
+                found = server.call("GET", f"{path}?{urllib.parse.urlencode(query)}")
+                _print_clips(args, found)
+            else:
+                clip_id = urllib.parse.quote(args.clip_id, safe="")
+                path = f"/api/v1/evidence/clips/{clip_id}/lock"
+                locked = server.call("POST", path, {"reason": args.reason})
+                _print_locked(locked["clip"], was_locked=locked["was_locked"])
+    except RoomCommandError as exc:
+        print(f"vigil: {exc}", file=sys.stderr)
+        return exc.exit_code
     return 0

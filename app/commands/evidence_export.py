@@ -17,6 +17,12 @@ instance that exported the clip, a manifest its custody log never recorded expor
 (a bundle altered and re-signed with another key is consistent on its own).
 
 `export` needs the EXPORT permission (app/access/roles.py), else it exits 4 (app/access/person.py).
+
+On a desk (a config with [room]) the person signs in to the room server (`--user NAME
+--password-stdin`, or asked on the terminal); the server writes the bundle exactly as an
+export there would, signed with its key, records the EXPORT under that person, and streams
+it to the desk (a tar stream over the pinned HTTPS connection), which unpacks it into --out
+whole or not at all. The output and exit codes are the same; the bundle verifies as any.
 `verify` needs none: a court's expert checks a bundle on a machine with no Vigil account,
 and a verification changes nothing (on an instance it is still recorded, under the OS user).
 """
@@ -24,13 +30,17 @@ and a verification changes nothing (on an instance it is still recorded, under t
 from __future__ import annotations
 
 import argparse
+import os
 import sqlite3
 import sys
 import time
+from collections.abc import Sequence
+from pathlib import Path
 from typing import TextIO
 
 from app import config as config_module
 from app.access import Permission, check_command
+from app.config import RoomSettings
 from app.database import open_database
 from app.evidence import CustodyAction, CustodyLog, hash_file, utc_text
 from app.evidence.bundle import (
@@ -44,6 +54,7 @@ from app.evidence.bundle import (
     export_clip,
     grouped,
     instance_fingerprint,
+    refuse_target,
 )
 from app.paths import BaseDir
 
@@ -87,6 +98,8 @@ class TextProgress:
 
 def export_command(args: argparse.Namespace) -> int:
     config = config_module.read(args.config)
+    if config is not None and config.room is not None:
+        return _export_on_room(args, config.room)
     base = BaseDir.resolve(args.base_dir)
     check_command(base, Permission.EXPORT, "vigil evidence export", subject=args.clip_id)
     progress = TextProgress(sys.stderr)
@@ -103,22 +116,77 @@ def export_command(args: argparse.Namespace) -> int:
         print(f"vigil: {exc}", file=sys.stderr)
         return EXIT_FAILED
     progress.done()
-    print(result.folder)
-    print(f"first frame {utc_text(result.first_frame_utc)}")
-    print(f"last frame  {utc_text(result.last_frame_utc)}")
-    print(
-        f"{result.frames} frames in the range; the media begins {result.preroll_s:.3f} s "
-        f"earlier, at the key frame of {utc_text(result.key_frame_utc)}"
+    _print_export(
+        result.folder,
+        first=result.first_frame_utc,
+        last=result.last_frame_utc,
+        key_frame=result.key_frame_utc,
+        frames=result.frames,
+        gaps=[(gap.after_utc, gap.before_utc) for gap in result.gaps],
+        notes=result.notes,
+        fingerprint=result.fingerprint,
     )
-    for gap in result.gaps:
-        print(
-            f"gap: no video from {utc_text(gap.after_utc)} to {utc_text(gap.before_utc)} "
-            f"({gap.seconds:.3f} s)"
-        )
-    for note in result.notes:
-        print(f"note: {note}")
-    print(f"signing key fingerprint {grouped(result.fingerprint)}")
     return 0
+
+
+def _export_on_room(args: argparse.Namespace, room: RoomSettings) -> int:
+    """The room server's export of the clip, unpacked into --out."""
+    from app.room import RoomCommandError, sign_in_to_room
+
+    out = Path(os.path.abspath(args.out.expanduser()))
+    try:
+        refuse_target(out, args.force)  # before the server does the work
+    except ExportTargetError as exc:
+        print(f"vigil: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    try:
+        with sign_in_to_room(room, args.user, args.password_stdin) as server:
+            print(f"vigil: the room server is exporting {args.clip_id}", file=sys.stderr)
+            summary = server.export(args.clip_id, out, force=args.force)
+    except RoomCommandError as exc:
+        print(f"vigil: {exc}", file=sys.stderr)
+        return EXIT_FAILED if exc.exit_code == EXIT_BAD_INPUT else exc.exit_code
+    except ExportTargetError as exc:  # --out changed while the server exported
+        print(f"vigil: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    _print_export(
+        out,
+        first=summary["first_frame_utc"],
+        last=summary["last_frame_utc"],
+        key_frame=summary["key_frame_utc"],
+        frames=summary["frames"],
+        gaps=[(after, before) for after, before in summary["gaps"]],
+        notes=summary["notes"],
+        fingerprint=summary["fingerprint"],
+    )
+    return 0
+
+
+def _print_export(
+    folder: Path,
+    *,
+    first: float,
+    last: float,
+    key_frame: float,
+    frames: int,
+    gaps: Sequence[tuple[float, float]],
+    notes: Sequence[str],
+    fingerprint: str,
+) -> None:
+    print(folder)
+    print(f"first frame {utc_text(first)}")
+    print(f"last frame  {utc_text(last)}")
+    print(
+        f"{frames} frames in the range; the media begins {first - key_frame:.3f} s "
+        f"earlier, at the key frame of {utc_text(key_frame)}"
+    )
+    for after, before in gaps:
+        print(
+            f"gap: no video from {utc_text(after)} to {utc_text(before)} ({before - after:.3f} s)"
+        )
+    for note in notes:
+        print(f"note: {note}")
+    print(f"signing key fingerprint {grouped(fingerprint)}")
 
 
 def verify_command(args: argparse.Namespace) -> int:

@@ -8,6 +8,12 @@ list names callers and their numbers; without it the command exits 4 (app/access
 `create` needs a `[gateway]` in the config, exit 2 without one: the link's address comes
 from it and only an instance with one (`vigil run`, `vigil gateway`) serves the caller's
 page, so a link made without it would be texted to a caller and lead nowhere.
+
+On a desk (a config with [room]) the person signs in to the room server (`--user NAME
+--password-stdin`, or asked on the terminal) and the server's gateway makes, lists and
+revokes the link (app/room/desk_commands.py): its address is the server's [gateway]
+public_url, its text is sent by the server's [sms], and INVITE_CALLERS is the person's
+role's there. The output and exit codes are the same.
 """
 
 from __future__ import annotations
@@ -18,12 +24,14 @@ import datetime as dt
 import getpass
 import json
 import sys
+import urllib.parse
+from typing import Any
 
 from app import config as config_module
 from app.access import Permission, check_command
 from app.callers import LinkBook, LinkError, SmsError, make_link, validate_e164
 from app.callers.gateway.service import text_link
-from app.config import GatewaySettings, SmsSettings
+from app.config import GatewaySettings, RoomSettings, SmsSettings
 from app.database import open_database
 from app.paths import BaseDir, default_config_file
 
@@ -31,8 +39,10 @@ EXIT_CONFIG = 2
 
 
 def link_command(args: argparse.Namespace) -> int:
-    base = BaseDir.resolve(args.base_dir).ensure()
     config = config_module.read(args.config)
+    if config is not None and config.room is not None:
+        return _on_room(args, config.room)
+    base = BaseDir.resolve(args.base_dir).ensure()
     check_command(
         base,
         Permission.INVITE_CALLERS,
@@ -57,15 +67,7 @@ def link_command(args: argparse.Namespace) -> int:
         return _create(args, base, settings, config.sms)
     links = LinkBook(open_database(base.database))
     if args.link_command == "list":
-        found = links.all(active_only=not args.all)
-        if args.json:
-            print(json.dumps([link.public() for link in found], indent=2))
-        for link in [] if args.json else found:
-            until = dt.datetime.fromtimestamp(link.usable_until).strftime("%H:%M")
-            print(
-                f"{link.id}  {link.kind.value:7}  {link.state.value:9}  until {until}  "
-                f"{link.name}" + (f"  ({link.incident})" if link.incident else "")
-            )
+        _print_links(args, [link.public() for link in links.all(active_only=not args.all)])
         return 0
     try:
         link = links.revoke(args.link_id)
@@ -76,18 +78,95 @@ def link_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _create(
-    args: argparse.Namespace, base: BaseDir, settings: GatewaySettings, sms: SmsSettings
-) -> int:
+def _print_links(args: argparse.Namespace, found: list[dict[str, Any]]) -> None:
+    """`list`'s output from each link's public fields, here's or the room server's."""
+    if args.json:
+        print(json.dumps(found, indent=2))
+        return
+    for link in found:
+        until = dt.datetime.fromtimestamp(link["usable_until"]).strftime("%H:%M")
+        print(
+            f"{link['id']}  {link['kind']:7}  {link['state']:9}  until {until}  "
+            f"{link['name']}" + (f"  ({link['incident']})" if link["incident"] else "")
+        )
+
+
+def _phone(args: argparse.Namespace) -> str | None:
+    """The --phone given, checked with --send (ValueError says what is wrong)."""
     phone = None
     if args.phone:
         try:
             phone = validate_e164(args.phone)
         except ValueError as exc:
-            print(f"vigil: --phone: {exc}", file=sys.stderr)
-            return 2
+            raise ValueError(f"--phone: {exc}") from None
     if args.send and phone is None:
-        print("vigil: --send needs --phone", file=sys.stderr)
+        raise ValueError("--send needs --phone")
+    return phone
+
+
+def _on_room(args: argparse.Namespace, room: RoomSettings) -> int:
+    """The command done by the room server's gateway, as the person signed in there."""
+    from app.room import RoomCommandError, sign_in_to_room
+
+    try:
+        phone = _phone(args) if args.link_command == "create" else None
+    except ValueError as exc:
+        print(f"vigil: {exc}", file=sys.stderr)
+        return 2
+    try:
+        with sign_in_to_room(room, args.user, args.password_stdin) as server:
+            if args.link_command == "list":
+                _print_links(
+                    args, server.call("GET", "/api/v1/links?all=1" if args.all else "/api/v1/links")
+                )
+                return 0
+            if args.link_command == "revoke":
+                link_id = urllib.parse.quote(args.link_id, safe="")
+                link = server.call("DELETE", f"/api/v1/links/{link_id}")
+                print(f"{link['id']} {link['state']}")
+                return 0
+            made = server.call(
+                "POST",
+                "/api/v1/links",
+                {
+                    "name": args.name,
+                    "phone": phone,
+                    "incident": args.incident,
+                    "location_only": args.location_only,
+                    "officer": args.officer,
+                    "send": args.send,
+                },
+            )
+    except RoomCommandError as exc:
+        print(f"vigil: {exc}", file=sys.stderr)
+        return EXIT_CONFIG if exc.status == 409 else exc.exit_code
+    _made(made["link"])
+    status = 0
+    if made["sent"]:
+        print(f"text sent to {phone}", file=sys.stderr)
+    elif made["sent"] is False:
+        print(f"vigil: the text was not sent: {made['sms_error']}", file=sys.stderr)
+        status = 1
+    print(made["url"])
+    return status
+
+
+def _made(link: dict[str, Any]) -> None:
+    """A new link's line on stderr, from its public fields."""
+    expires = dt.datetime.fromtimestamp(link["usable_until"]).strftime("%H:%M")
+    print(
+        f"{link['id']}: {link['kind']} link for {link['name']}, unopened until {expires}",
+        file=sys.stderr,
+    )
+
+
+def _create(
+    args: argparse.Namespace, base: BaseDir, settings: GatewaySettings, sms: SmsSettings
+) -> int:
+    try:
+        phone = _phone(args)
+    except ValueError as exc:
+        print(f"vigil: {exc}", file=sys.stderr)
         return 2
     if args.send and sms.provider == "none":
         print("vigil: --send needs an SMS provider: set [sms] in the config", file=sys.stderr)
@@ -103,11 +182,7 @@ def _create(
         officer=args.officer,
         created_by=getpass.getuser(),
     )
-    expires = dt.datetime.fromtimestamp(link.expires_at).strftime("%H:%M")
-    print(
-        f"{link.id}: {link.kind.value} link for {link.name}, unopened until {expires}",
-        file=sys.stderr,
-    )
+    _made(link.public())
     status = 0
     if args.send:
         try:

@@ -4,6 +4,7 @@ This part drives Janus (its config, its process, its API); it forwards no media 
 but restreams the packets the server pulls to its desks. A desk's side is `RoomDesk` and
 the window's `RoomSession`."""
 
+from app.room.command_line import RoomCommand, RoomCommandError, sign_in_to_room
 from app.room.desk import FOLLOW_S as ROOM_FOLLOW_S
 from app.room.desk import RoomDesk, RoomSession
 from app.room.desk_review import RoomReviewStore
@@ -15,8 +16,11 @@ __all__ = [
     "ROOM_FOLLOW_S",
     "JanusError",
     "JanusStartError",
+    "RoomCommand",
+    "RoomCommandError",
     "RoomDesk",
     "RoomReviewStore",
     "RoomServer",
     "RoomSession",
+    "sign_in_to_room",
 ]

@@ -26,6 +26,7 @@ from app.feeds import FeedService, feed_status, with_password
 from app.paths import BaseDir
 from app.room.callers import RoomCallers
 from app.room.desk_api import DeskApi
+from app.room.desk_commands import DeskCommands
 from app.room.janus_api import JanusError, JanusSession
 from app.room.janus_config import JanusSettings
 from app.room.janus_process import JanusProcess
@@ -88,6 +89,7 @@ class RoomServer:
         self.feeds.removed.append(self._end_restream)
         self.api = DeskApi(base.database, self._room_view, self._find_restream, self._kind_of)
         self.api.routes.append(ReviewRoutes(base, self.api.require))
+        self.api.routes.append(DeskCommands(base, config, self.api.require, self._kind_of))
         self.fingerprint: str | None = None
 
     async def start(self) -> None:

@@ -5,7 +5,14 @@ the bundle alone. Kept apart from app/evidence/'s names: it brings PyAV, cryptog
 keyring, which the recorder and the command line's other subcommands do not need."""
 
 from app.evidence.bundle.check import BundleReport, NotABundleError, check_bundle
-from app.evidence.bundle.export import ExportError, ExportResult, ExportTargetError, export_clip
+from app.evidence.bundle.export import (
+    ExportError,
+    ExportResult,
+    ExportTargetError,
+    export_clip,
+    install_bundle,
+    refuse_target,
+)
 from app.evidence.bundle.layout import MANIFEST
 from app.evidence.bundle.signing import SigningKeyError, grouped, instance_fingerprint
 
@@ -20,5 +27,7 @@ __all__ = [
     "check_bundle",
     "export_clip",
     "grouped",
+    "install_bundle",
     "instance_fingerprint",
+    "refuse_target",
 ]

@@ -109,7 +109,7 @@ def export_clip(
     ExportError, with nothing left at `out`, when anything stops it."""
     say: Progress = progress or (lambda fraction, what: None)
     out = Path(os.path.abspath(Path(out).expanduser()))
-    _refuse_target(out, force)
+    refuse_target(out, force)
     recordings = base.recordings.resolve()
     if out.resolve() == recordings or recordings in out.resolve().parents:
         raise ExportTargetError(f"{out} is inside the recordings folder; export elsewhere")
@@ -127,7 +127,10 @@ def _looks_like_bundle(folder: Path) -> bool:
     return (folder / bundle.MANIFEST).is_file() or not any(folder.iterdir())
 
 
-def _refuse_target(out: Path, force: bool) -> None:
+def refuse_target(out: Path, force: bool) -> None:
+    """ExportTargetError unless `out` may receive a bundle: absent, an empty folder, or
+    (with `force`) a bundle to replace. Checked before any work, here and on a desk whose
+    room server exports for it."""
     if out.is_symlink() or (out.exists() and not out.is_dir()):
         raise ExportTargetError(f"{out} exists and is not a folder")
     if out.is_dir() and any(out.iterdir()):
@@ -216,7 +219,7 @@ class _Export:
             _write(work / bundle.SUMS, sums.encode())
             self.say(0.97, "saving the bundle")
             _fsync_tree(work)
-            _install(work, out, force)
+            install_bundle(work, out, force)
         except BaseException:
             shutil.rmtree(work, ignore_errors=True)
             raise
@@ -346,13 +349,14 @@ def _fsync_tree(root: Path) -> None:
         fsync_folder(Path(folder))
 
 
-def _install(work: Path, out: Path, force: bool) -> None:
-    """Rename the finished folder into place. An existing bundle (with `force`) is moved
+def install_bundle(work: Path, out: Path, force: bool) -> None:
+    """Rename the finished folder `work` into place at `out` (a desk's, fetched from its
+    room server, likewise). An existing bundle (with `force`) is moved
     aside first and removed after: rename(2) cannot swap two full folders in one step."""
     old = None
     if out.exists():
         if any(out.iterdir()):
-            _refuse_target(out, force)  # checked again: it may have changed meanwhile
+            refuse_target(out, force)  # checked again: it may have changed meanwhile
             old = out.parent / f".{out.name}.replaced-{secrets.token_hex(4)}"
             os.rename(out, old)
         else:

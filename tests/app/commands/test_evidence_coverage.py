@@ -1,4 +1,4 @@
-"""How much of a tagged clip recordings cover, as `vigil evidence tag` judges it: the real
+"""How much of a tagged clip recordings cover, as `vigil evidence tag` judges it (app/evidence/coverage.py): the real
 ledger on a real SQLite file, real segment files, the segment being written found by its
 `.part` file's name in the feed's percent-encoded folder, and the clip made by the real
 ClipBook."""
@@ -9,8 +9,9 @@ from pathlib import Path
 
 import sqlite_utils
 
-from app.commands.evidence import _coverage_warning, _open_segment_start
 from app.evidence import ClipBook, CustodyLog, SegmentLedger
+from app.evidence import coverage_warning as _coverage_warning
+from app.evidence import open_segment_start as _open_segment_start
 from app.evidence.recording import feed_folder
 from media.recording.segment import segment_name
 
