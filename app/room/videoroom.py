@@ -39,10 +39,7 @@ class Publisher:
         await self.handle.request({"request": "configure", "keyframe": True})
 
     async def leave(self) -> None:
-        try:
-            await self.handle.request({"request": "leave"})
-        finally:
-            await self.handle.detach()
+        await _leave(self.handle)
 
 
 @dataclass
@@ -57,10 +54,20 @@ class Subscriber:
         await self.handle.request({"request": "start"}, {"type": "answer", "sdp": answer_sdp})
 
     async def leave(self) -> None:
-        try:
-            await self.handle.request({"request": "leave"})
-        finally:
-            await self.handle.detach()
+        await _leave(self.handle)
+
+
+async def _leave(handle: JanusHandle) -> None:
+    """Leave the room and let go of the handle. One whose session has ended (Janus died, or
+    the room was reopened on a new session since) left with it: there is nothing to say,
+    and nothing to say it on."""
+    if handle.session.closed.is_set():
+        return
+    try:
+        await handle.request({"request": "leave"})
+    finally:
+        if not handle.session.closed.is_set():
+            await handle.detach()
 
 
 class Room:
