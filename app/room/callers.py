@@ -49,6 +49,10 @@ KEYFRAME_EVERY_S = 2.0
 READ_TIMEOUT_S = 2.0
 """The forwarded stream's reader gives up on silence after this long and reopens (a reader
 let go ends within this too, and holds its port until then)."""
+REOPEN_WAIT_S = 3.0
+"""How long an offer waits for the room to be opened again when Janus is down: a Janus
+that died is running again, its room reopened, within a second or so (app/room/
+janus_process.py), so the phone's offer is answered then rather than refused."""
 UNAVAILABLE = "the control room's media server is not available just now"
 _JANUS_DOWN = (JanusError, TimeoutError, aiohttp.ClientError, OSError)
 
@@ -278,6 +282,7 @@ class RoomSession:
         kind = event.get("janus")
         if kind == "webrtcup":
             self._on_state("connected")
+            self._wanted.set()  # the reader, open since the offer, waits for a key frame
         elif kind == "hangup":
             log.info("publisher %s hung up: %s", self.publisher.display, event.get("reason"))
             self._on_state("closed")
@@ -300,6 +305,17 @@ class RoomCallers:
         self._room = room
         self.folder = folder
 
+    async def _reopened(self, failed: Room | None) -> Room | None:
+        """The room once it is open again on a Janus other than `failed`'s, or None if it is
+        not within REOPEN_WAIT_S."""
+        deadline = time.monotonic() + REOPEN_WAIT_S
+        while time.monotonic() < deadline:
+            room = self._room()
+            if room is not None and room is not failed:
+                return room
+            await asyncio.sleep(0.1)
+        return None
+
     def carries(self, offer_sdp: str) -> str | None:
         codecs = offered_codecs(offer_sdp)
         if CARRIED_CODEC in codecs:
@@ -316,13 +332,20 @@ class RoomCallers:
         self, source: RoutedSource, display: str, offer_sdp: str, on_state: Callable[[str], None]
     ) -> tuple[RoomSession, str]:
         assert isinstance(source, ForwardedSource)
-        room = self._room()
+        room = self._room() or await self._reopened(None)
         if room is None:
             raise _unavailable(display, "the room is not open on Janus")
         try:
             publisher = await room.publish(display, offer_sdp)
         except _JANUS_DOWN as exc:
-            raise _unavailable(display, str(exc) or type(exc).__name__) from None
+            reopened = await self._reopened(room)  # Janus died: wait for it to come back
+            if reopened is None:
+                raise _unavailable(display, str(exc) or type(exc).__name__) from None
+            room = reopened
+            try:
+                publisher = await room.publish(display, offer_sdp)
+            except _JANUS_DOWN as again:
+                raise _unavailable(display, str(again) or type(again).__name__) from None
         video = publisher.video()
         codec = str(video.get("codec", "")).lower() if video else ""
         if video is None or codec != CARRIED_CODEC or not video.get("mid"):

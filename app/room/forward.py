@@ -30,8 +30,14 @@ SOCKET_BUFFER_BYTES = 2 * 1024 * 1024
 OPEN_OPTIONS = {
     "protocol_whitelist": "file,udp,rtp",
     "buffer_size": str(SOCKET_BUFFER_BYTES),
+    "analyzeduration": "500000",
+    "probesize": "1000000",
+    "fflags": "nobuffer",
+    "flags": "low_delay",
 }
-"""FFmpeg reads the SDP file, then RTP over UDP; nothing else may be opened from it."""
+"""FFmpeg reads the SDP file, then RTP over UDP; nothing else may be opened from it. It
+probes as briefly as any live feed does (media/live/opening.py's options, which these
+replace, rather than FFmpeg's own 5 s of analysis)."""
 
 
 def free_port_pair(host: str = LOOPBACK) -> int:
