@@ -24,6 +24,16 @@ const DISCONNECTED_GRACE_MS = 3000;
 // ICE failure, which can take half a minute of "Connecting…".
 const CONNECT_TIMEOUT_MS = 20000;
 const RECONNECT_DELAYS_MS = [1000, 2000, 4000, 5000];
+// While it sends, the phone hears from the media server several times a second (its
+// receiver reports, requests for key frames, ICE's checks). Nothing for this long, and the
+// page asks the control room whether it still has the video, seconds before the browser
+// itself would call the connection "disconnected" (some 6 s after a media server died).
+const SILENCE_MS = 2000;
+const STATS_EVERY_MS = 500;
+// Just connected, the control room may not have been told yet: its "no video" is not
+// believed for this long.
+const SETTLING_MS = 3000;
+const FREE_TRY_EVERY_MS = 15000;
 const DECLINE_RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 16000];
 const GEO_OPTIONS = Object.freeze({ enableHighAccuracy: true, maximumAge: 0, timeout: 20000 });
 const GEO_RESTART_MS = 2000;
@@ -55,6 +65,9 @@ const app = {
   reconnectTimer: null,
   disconnectedTimer: null,
   connectTimer: null,
+  statsTimer: null,
+  connectedAt: 0,
+  freeTryAt: -Infinity,
 
   // Location
   location: "off", // off | waiting | ok | failing | blocked
@@ -541,17 +554,13 @@ function onConnectionState(pc) {
       app.disconnectedTimer = null;
       app.everConnected = true;
       app.reconnects = 0;
+      app.connectedAt = performance.now();
       app.video = "live";
+      watchIncoming(pc);
       refreshScreen();
       break;
     case "disconnected":
-      // Often a brief network change (Wi-Fi to mobile data) that ICE recovers by itself.
-      if (!app.disconnectedTimer) {
-        app.disconnectedTimer = setTimeout(() => {
-          app.disconnectedTimer = null;
-          if (pc === app.pc && pc.connectionState !== "connected") reconnect();
-        }, DISCONNECTED_GRACE_MS);
-      }
+      suspectLost(pc);
       break;
     case "failed":
       reconnect();
@@ -561,14 +570,85 @@ function onConnectionState(pc) {
   }
 }
 
-/** Close the connection and try the WHIP exchange again after a growing pause. */
-function reconnect() {
+/**
+ * The connection may be lost: often a brief network change (Wi-Fi to mobile data) that ICE
+ * recovers by itself, so it gets a grace period; but if the control room says it has no
+ * video from this phone, its media server lost the connection (it restarted, say) and no
+ * waiting will bring it back: `onRoomState` offers again at once. One question per loss,
+ * and none while the gateway is known to be unreachable.
+ */
+function suspectLost(pc) {
+  if (pc !== app.pc || app.disconnectedTimer) return;
+  app.disconnectedTimer = setTimeout(() => {
+    app.disconnectedTimer = null;
+    if (pc === app.pc && !receiving(pc)) reconnect();
+  }, DISCONNECTED_GRACE_MS);
+  if (app.locationFailures === 0) sendLocation(); // its answer says "live" or not
+}
+
+function receiving(pc) {
+  return pc.connectionState === "connected" && !pc.silent;
+}
+
+/** Every STATS_EVERY_MS while connected: has anything come from the media server lately? */
+function watchIncoming(pc) {
+  clearInterval(app.statsTimer);
+  let bytes = -1;
+  let changedAt = performance.now();
+  pc.silent = false;
+  app.statsTimer = setInterval(async () => {
+    if (pc !== app.pc || pc.connectionState !== "connected") return;
+    let received = 0;
+    try {
+      (await pc.getStats()).forEach((report) => {
+        if (report.type === "transport") received += report.bytesReceived || 0;
+      });
+    } catch {
+      return;
+    }
+    const now = performance.now();
+    if (received !== bytes) {
+      bytes = received;
+      changedAt = now;
+      pc.silent = false;
+    } else if (!pc.silent && now - changedAt >= SILENCE_MS) {
+      pc.silent = true;
+      suspectLost(pc);
+    }
+  }, STATS_EVERY_MS);
+}
+
+/** The link's state as the gateway last said it, against what the page believes. */
+function onRoomState(state) {
+  const pc = app.pc;
+  if (state !== "consented" || !pc || app.reconnectTimer || app.finished) return;
+  // "consented", not "live": the control room receives no video from this phone.
+  const lost = pc.connectionState === "disconnected" || pc.silent;
+  const settled = performance.now() - app.connectedAt >= SETTLING_MS;
+  if (lost || (pc.connectionState === "connected" && settled)) reconnect({ atOnce: true });
+}
+
+/**
+ * Close the connection and try the WHIP exchange again after a growing pause; `atOnce`
+ * when the control room said its side is gone (the next try, if needed, still waits).
+ */
+function reconnect({ atOnce = false } = {}) {
   if (app.finished || app.reconnectTimer || !app.track) return;
   app.whipAttempt += 1; // whatever exchange is in flight is now stale
   closePeer();
   // Before the first connection "Connecting…" is still the truth; after it, say it was lost.
   app.video = app.everConnected ? "reconnecting" : "connecting";
   refreshScreen();
+  // At most one free try in FREE_TRY_EVERY_MS: a control room that keeps saying "no video"
+  // while the phone is connected is not answered with an offer every few seconds.
+  if (atOnce && performance.now() - app.freeTryAt >= FREE_TRY_EVERY_MS) {
+    app.freeTryAt = performance.now();
+    app.reconnectTimer = setTimeout(() => {
+      app.reconnectTimer = null;
+      connectWhip();
+    }, 0);
+    return; // a free try: if it fails, the pauses start from the first
+  }
   const delay = RECONNECT_DELAYS_MS[Math.min(app.reconnects, RECONNECT_DELAYS_MS.length - 1)];
   app.reconnects += 1;
   app.reconnectTimer = setTimeout(() => {
@@ -580,8 +660,10 @@ function reconnect() {
 function closePeer() {
   clearTimeout(app.disconnectedTimer);
   clearTimeout(app.connectTimer);
+  clearInterval(app.statsTimer);
   app.disconnectedTimer = null;
   app.connectTimer = null;
+  app.statsTimer = null;
   if (app.pc) app.pc.close();
   app.pc = null;
   app.sender = null;
@@ -690,6 +772,7 @@ async function sendLocation() {
       return;
     }
     app.locationFailures = 0;
+    onRoomState(state);
     if (app.location !== "blocked") app.location = "ok";
   } catch (err) {
     if (err instanceof LinkGone) return;
