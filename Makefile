@@ -62,6 +62,8 @@ lint: $(VENV)/.installed
 test: .apt-test.stamp $(VENV)/.installed lint
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m pytest $(PYTEST_ARGS)
 
+# `make bench` runs every benchmark in turn; `make bench ARGS=room` (or wall, caller, map,
+# evidence, reconnect) one of them, e.g. `make bench ARGS="room --feeds 4 --quick"`.
 bench: .apt-test.stamp $(VENV)/.installed
 	QT_QPA_PLATFORM=offscreen $(BIN)/python -m tests.benchmarks $(ARGS)
 
