@@ -1,9 +1,13 @@
 """The built-in demo: nine live feeds that Vigil encodes with PyAV and sends itself over UDP.
 
-`python -m media.demo --ports 50000,50001,...` (or `vigil _demo-sender`) runs the sender in
-its own process, so its encoding never competes with the wall for the GIL. Each feed is
-a small live H.264 encode (a moving test card with the name and a running clock burnt
-in) muxed as MPEG-TS and sent to 127.0.0.1. The sender ends when its parent goes away.
+`python -m media.demo --ports 50000/50001,50002,...` (or `vigil _demo-sender`) runs the
+sender in its own process, so its encoding never competes with the wall for the GIL. Each
+feed is a live H.264 encode (a moving test card with the name and a running clock burnt
+in) muxed as MPEG-TS and sent to 127.0.0.1. The body cams and drones are sent as cameras
+send them, twice: a 960x540 main stream and a 480x270 sub-stream (the same pictures,
+scaled), on the two ports given as MAIN/SUB; so small tiles say SUB and a spotlit one
+shows the main stream. The callers, phones in a browser, have one 640x360 stream. The
+sender ends when its parent goes away.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from fractions import Fraction
 
 import av
 import av.container
+import av.video.stream
 import numpy as np
 
 from media.live import FeedKind
@@ -33,6 +38,15 @@ class DemoFeed:
     name: str
     kind: FeedKind
     hue: tuple[int, int, int]
+
+    @property
+    def has_substream(self) -> bool:
+        """Cameras (body cams, drones) send a sub-stream; a caller's phone does not."""
+        return self.kind is not FeedKind.CALLER
+
+    @property
+    def size(self) -> tuple[int, int]:
+        return CAMERA_SIZE if self.has_substream else DEMO_SIZE
 
 
 DEMO_FEEDS: tuple[DemoFeed, ...] = (
@@ -48,6 +62,12 @@ DEMO_FEEDS: tuple[DemoFeed, ...] = (
 )
 
 DEMO_SIZE = (640, 360)
+"""A caller's picture."""
+CAMERA_SIZE = (960, 540)
+"""A body cam's or drone's main stream: big enough that a spotlit tile shows it."""
+SUB_SIZE = (480, 270)
+"""Their sub-stream: what a tile of a 3x3 wall in the demo's window still fills. Sizes are
+kept modest so the sender costs under a core of two (960x540 rather than 1080p)."""
 DEMO_FPS = 15
 
 
@@ -121,9 +141,57 @@ class Orbit:
         )
 
 
+def _open_udp_ts(port: int) -> av.container.OutputContainer:
+    return av.open(
+        f"udp://127.0.0.1:{port}?pkt_size=1316",
+        "w",
+        format="mpegts",
+        options={"flush_packets": "1"},
+    )
+
+
+def _add_video(
+    out: av.container.OutputContainer,
+    size: tuple[int, int],
+    fps: int,
+    bitrate: int,
+    codec: str = "libx264",
+) -> av.video.stream.VideoStream:
+    stream = out.add_stream(codec, rate=fps)
+    assert isinstance(stream, av.video.stream.VideoStream)
+    stream.width, stream.height = size
+    stream.pix_fmt = "yuv420p"
+    stream.bit_rate = bitrate
+    # A key frame every second so a wall that joins late (or switches to this stream)
+    # shows a picture within a second.
+    stream.codec_context.gop_size = fps
+    # One encoder thread: the sender runs beside the wall, and x264's frame threads cost
+    # more CPU in all than they save in time on pictures this small.
+    stream.codec_context.thread_count = 1
+    if codec == "libx264":
+        stream.codec_context.options = {
+            "preset": "ultrafast",
+            "tune": "zerolatency",
+            "x264-params": f"keyint={fps}:min-keyint={fps}:repeat-headers=1",
+        }
+    stream.codec_context.time_base = Fraction(1, fps)
+    return stream
+
+
+@dataclass(frozen=True)
+class SubStream:
+    """A camera's second, smaller stream of the same pictures, to another port. `codec` and
+    a `size` of another shape or bigger than the main exist for the tests of bad ones."""
+
+    port: int
+    size: tuple[int, int] = SUB_SIZE
+    codec: str = "libx264"
+    bitrate: int = 250_000
+
+
 class TsUdpSender:
     """One H.264 stream (and optionally AAC sound), encoded live and sent as MPEG-TS to
-    udp://127.0.0.1:port."""
+    udp://127.0.0.1:port; with `sub`, the same pictures scaled and sent as a sub-stream."""
 
     def __init__(
         self,
@@ -134,31 +202,22 @@ class TsUdpSender:
         bitrate: int = 600_000,
         voice: CallerVoice | None = None,
         orbit: Orbit | None = None,
+        sub: SubStream | None = None,
     ) -> None:
         self.card = card
         self._orbit = orbit
         self.fps = fps
         self.frames = 0
         self._voice = voice
-        self._out = av.open(
-            f"udp://127.0.0.1:{port}?pkt_size=1316",
-            "w",
-            format="mpegts",
-            options={"flush_packets": "1"},
+        self._out = _open_udp_ts(port)
+        self._stream = _add_video(self._out, (card.width, card.height), fps, bitrate)
+        self._sub = sub
+        self._sub_out = _open_udp_ts(sub.port) if sub is not None else None
+        self._sub_stream = (
+            _add_video(self._sub_out, sub.size, fps, sub.bitrate, sub.codec)
+            if sub is not None and self._sub_out is not None
+            else None
         )
-        stream = self._out.add_stream("libx264", rate=fps)
-        stream.width, stream.height = card.width, card.height
-        stream.pix_fmt = "yuv420p"
-        stream.bit_rate = bitrate
-        # A key frame every second so a wall that joins late shows a picture within a second.
-        stream.codec_context.gop_size = fps
-        stream.codec_context.options = {
-            "preset": "ultrafast",
-            "tune": "zerolatency",
-            "x264-params": f"keyint={fps}:min-keyint={fps}:repeat-headers=1",
-        }
-        stream.codec_context.time_base = Fraction(1, fps)
-        self._stream = stream
         self._klv = self._out.add_data_stream("klv") if orbit is not None else None
         self._audio = None
         if voice is not None:
@@ -168,6 +227,14 @@ class TsUdpSender:
     def send_next(self, clock: dt.datetime) -> None:
         picture = self.card.render(self.frames, clock)
         frame = av.VideoFrame.from_ndarray(picture, format="rgb24")
+        if self._sub_stream is not None and self._sub_out is not None and self._sub is not None:
+            # Into YUV once; the sub-stream's picture is then a cheap scale of that.
+            frame = frame.reformat(format="yuv420p")
+            small = frame.reformat(*self._sub.size)
+            small.pts = self.frames
+            small.time_base = Fraction(1, self.fps)
+            for packet in self._sub_stream.encode(small):
+                self._sub_out.mux(packet)
         frame.pts = self.frames
         frame.time_base = Fraction(1, self.fps)
         for packet in self._stream.encode(frame):
@@ -187,6 +254,13 @@ class TsUdpSender:
                 for packet in self._audio.encode(self._voice.next_frame()):
                     self._out.mux(packet)
 
+    def drop_sub(self) -> None:
+        """Stop sending the sub-stream, the main one going on (a camera whose second
+        encoder dies, for the tests)."""
+        if self._sub_out is not None:
+            self._sub_out.close()
+        self._sub = self._sub_out = self._sub_stream = None
+
     def close(self) -> None:
         try:
             for packet in self._stream.encode():
@@ -194,8 +268,13 @@ class TsUdpSender:
             if self._audio is not None:
                 for packet in self._audio.encode():
                     self._out.mux(packet)
+            if self._sub_stream is not None and self._sub_out is not None:
+                for packet in self._sub_stream.encode():
+                    self._sub_out.mux(packet)
         finally:
             self._out.close()
+            if self._sub_out is not None:
+                self._sub_out.close()
 
 
 def run_senders(
@@ -222,23 +301,31 @@ def run_senders(
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="vigil _demo-sender", description=__doc__)
     parser.add_argument(
-        "--ports", required=True, help="comma-separated UDP ports, one per demo feed"
+        "--ports",
+        required=True,
+        help="comma-separated UDP ports, one per demo feed; MAIN/SUB for one with a sub-stream",
     )
     parser.add_argument("--fps", type=int, default=DEMO_FPS)
-    parser.add_argument("--size", default=f"{DEMO_SIZE[0]}x{DEMO_SIZE[1]}")
+    parser.add_argument("--size", help="WxH of every main stream (default: each feed's own)")
     args = parser.parse_args(argv)
-    ports = [int(p) for p in args.ports.split(",")]
-    width, height = (int(v) for v in args.size.lower().split("x"))
-    senders = [
-        TsUdpSender(
-            TestCard(feed.name, width, height, feed.hue),
-            port,
-            args.fps,
-            voice=CallerVoice(140 + 45 * index) if feed.kind is FeedKind.CALLER else None,
-            orbit=Orbit(YORK, phase=index) if feed.kind is FeedKind.DRONE else None,
+    size = tuple(int(v) for v in args.size.lower().split("x")) if args.size else None
+    senders = []
+    for index, (feed, ports) in enumerate(zip(DEMO_FEEDS, args.ports.split(","), strict=False)):
+        main_port, _, sub_port = ports.partition("/")
+        width, height = size or feed.size
+        senders.append(
+            TsUdpSender(
+                TestCard(feed.name, width, height, feed.hue),
+                int(main_port),
+                args.fps,
+                voice=CallerVoice(140 + 45 * index) if feed.kind is FeedKind.CALLER else None,
+                orbit=Orbit(YORK, phase=index) if feed.kind is FeedKind.DRONE else None,
+                bitrate=1_200_000 if feed.has_substream else 600_000,
+                sub=SubStream(int(sub_port), (width // 2 & ~1, height // 2 & ~1))
+                if sub_port
+                else None,
+            )
         )
-        for index, (feed, port) in enumerate(zip(DEMO_FEEDS, ports, strict=False))
-    ]
     parent = os.getppid()
     stop = threading.Event()
     try:

@@ -78,6 +78,8 @@ class PictureOut:
         decoding it began (perf_counter), so the feed's decode time covers the conversion."""
         feed = self.feed
         switch = self._switch
+        if switch is not None:
+            switch.decoded[self.role] += 1
         if switch is not None and not switch.wants(self.role):
             return  # the other stream is shown: converting this picture would be wasted
         self.live()

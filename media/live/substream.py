@@ -83,8 +83,11 @@ def shown_height(main: StreamInfo, box: tuple[int, int]) -> int:
     return min(box_h, round(box_w / main.aspect))
 
 
-def choose(height: int, sub_height: int, current: StreamRole) -> StreamRole:
-    """The stream to show a picture `height` pixels tall from, now showing `current`."""
+def choose(height: int, sub_height: int, current: StreamRole | None) -> StreamRole:
+    """The stream to show a picture `height` pixels tall from, the size having chosen
+    `current` last (None: nothing yet, or the sub-stream was not usable)."""
+    if current is None:
+        return StreamRole.SUB if height <= sub_height else StreamRole.MAIN
     if current is StreamRole.SUB:
         return StreamRole.SUB if height <= sub_height else StreamRole.MAIN
     return StreamRole.SUB if height <= sub_height * HYSTERESIS else StreamRole.MAIN
@@ -104,9 +107,13 @@ class StreamSwitch:
         self.sub_stats = FeedStats()
         """The sub-stream's packets, connections and decode errors; its shown pictures count
         in the feed's own stats, like the main stream's."""
+        self.decoded = dict.fromkeys(StreamRole, 0)
+        """Frames decoded of each stream, shown or not (each written by its own thread)."""
         self.target = StreamRole.MAIN
         self._give_up_s = give_up_s
         self._pending_since: float | None = None
+        self._by_size = False
+        """Whether `target` was chosen by the picture's size (so hysteresis applies)."""
         self._gave_up_at_connect: int | None = None
         self._lock = threading.Lock()
 
@@ -149,7 +156,11 @@ class StreamSwitch:
             main, sub = self.main, self.sub
             want = StreamRole.MAIN
             if problem is None and main is not None and sub is not None:
-                want = choose(shown_height(main, feed.display_size), sub.height, self.target)
+                last = self.target if self._by_size else None
+                want = choose(shown_height(main, feed.display_size), sub.height, last)
+                self._by_size = True
+            else:
+                self._by_size = False
             if want is not self.target:
                 self.target = want
                 self._pending_since = now
@@ -166,6 +177,7 @@ class StreamSwitch:
                 self._gave_up_at_connect = self.sub_stats.connects
                 self.target = StreamRole.MAIN
                 self._pending_since = None
+                self._by_size = False
                 feed.substream_problem = NO_PICTURE
 
     def _problem(self, now: float) -> str | None:

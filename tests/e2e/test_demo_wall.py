@@ -33,7 +33,7 @@ FIELDS = {
 
 def test_status_of_the_running_demo_wall(short_tmp: Path) -> None:
     """Nine demo feeds (3 callers, 4 body cams, 2 drones) go live; status has DESIGN.md's
-    fields; the drones report positions over York from their KLV; the socket is private;
+    fields; the body cams and drones are shown from their sub-streams; the drones report positions over York from their KLV; the socket is private;
     SIGTERM stops the wall cleanly; then status exits 3."""
     base = short_tmp / "base"
     wall = RunningVigil(base, ["--demo"])
@@ -45,9 +45,17 @@ def test_status_of_the_running_demo_wall(short_tmp: Path) -> None:
         assert kinds == ["bodycam"] * 4 + ["caller"] * 3 + ["drone"] * 2
         for feed in answer["feeds"]:
             assert feed.keys() >= FIELDS
-            assert (feed["width"], feed["height"], feed["codec"]) == (640, 360, "h264")
+            # Callers send one 640x360 stream; cameras a 960x540 main and a 480x270 sub.
+            sizes = {(640, 360)} if feed["kind"] == "caller" else {(960, 540), (480, 270)}
+            assert (feed["width"], feed["height"]) in sizes
+            assert feed["codec"] == "h264"
             assert feed["frames"] > 0
             assert feed["last_frame_age_s"] < 2
+        # A newcomer sees SUB on the cameras' small tiles (issue 17, item 5).
+        wall.wait_for(
+            lambda s: all(f["stream"] == "sub" for f in s["feeds"] if f["kind"] != "caller"),
+            timeout=10,
+        )
         answer = wall.wait_for(
             lambda s: all(f["location"] for f in s["feeds"] if f["kind"] == "drone"), timeout=5
         )

@@ -39,6 +39,7 @@ from PySide6.QtWidgets import QSizePolicy, QWidget
 from media.live import SILENCE_DB, Decoding, Feed, FeedState, Picture
 from widgets import theme
 from widgets.wall.gps_line import GpsLine, gps_line
+from widgets.wall.tile_lines import stats_line, substream_line
 
 PaintObserver = Callable[[Feed, Picture, float], None]
 """Called with the picture just painted and the monotonic time of the paint (benchmarks)."""
@@ -144,6 +145,15 @@ class Tile(QWidget):
         """What the tile says about the feed's position fix now (None: it says nothing)."""
         return gps_line(self.feed.location, time.time() if unix_now is None else unix_now)
 
+    def stats_line(self, state: FeedState | None = None) -> str:
+        """The footer's line about the picture (SUB, size, codec, delay)."""
+        state = self.feed.state() if state is None else state
+        return stats_line(self.feed, state, self._delay_ms)
+
+    def substream_line(self) -> str | None:
+        """Why the feed's sub-stream is not used, or None (a closed body cam says nothing)."""
+        return None if self.shutter is not None else substream_line(self.feed)
+
     def set_selected(self, selected: bool) -> None:
         if selected != self.selected:
             self.selected = selected
@@ -224,6 +234,8 @@ class Tile(QWidget):
             feed.recording_stopped is not None,
             self.number,
             (stats.width, stats.height, stats.codec),
+            feed.stream,
+            feed.substream_problem,
             None if self._delay_ms is None else round(self._delay_ms / 5) * 5,
             # Location.at is Unix time, so the fix's age is on the wall clock, not `now`.
             self.gps_line(),
@@ -426,17 +438,15 @@ class Tile(QWidget):
                 theme.WARNING if gps.stale else theme.TEXT,
                 bold=True,
             )
-        stats = self.feed.stats
-        parts = []
-        if stats.width:
-            parts.append(f"{stats.width}×{stats.height}")
-        if stats.codec:
-            parts.append(stats.codec)
-        if self._delay_ms is not None and state is FeedState.LIVE:
-            parts.append(f"+{self._delay_ms:.0f} ms")
-        if parts:
-            self._paint_footer_box(
-                painter, rect.x() + round(4 * s), bottom, "  ·  ".join(parts), theme.TEXT_DIM
+        line = self.stats_line(state)
+        if line:
+            bottom = self._paint_footer_box(
+                painter, rect.x() + round(4 * s), bottom, line, theme.TEXT_DIM
+            )
+        problem = self.substream_line()
+        if problem is not None:
+            bottom = self._paint_footer_box(
+                painter, rect.x() + round(4 * s), bottom, problem, theme.WARNING
             )
         if self.reason is not None:
             self._paint_footer_box(

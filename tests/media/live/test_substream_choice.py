@@ -25,6 +25,7 @@ def test_the_smallest_stream_at_least_as_tall_as_the_picture_with_hysteresis() -
     sub; the main from 361 px; back to the sub only at 324 px (90%) or less; so a tile
     that wobbles a few pixels around the boundary never switches back and forth."""
     assert choose(0, 360, StreamRole.MAIN) is StreamRole.SUB  # hidden: the cheapest
+    assert choose(360, 360, None) is StreamRole.SUB  # the first choice: no hysteresis yet
     assert choose(360, 360, StreamRole.SUB) is StreamRole.SUB
     assert choose(361, 360, StreamRole.SUB) is StreamRole.MAIN
     assert choose(340, 360, StreamRole.MAIN) is StreamRole.MAIN
