@@ -291,3 +291,32 @@ def test_a_wrong_password_a_wrong_fingerprint_and_no_server_are_one_line_each(ro
         assert says in result.stderr
     for result in (wrong,):
         assert "Traceback" not in result.stderr
+
+
+def test_the_routes_refuse_the_unsigned_and_bad_input_with_a_reason(room: Room) -> None:
+    """In: the commands' routes asked directly over the pinned HTTPS: a link list with no
+    sign-in; signed in as ann, a link with no name and a tag with neither --last nor times;
+    signed in as fran, a lock of a clip that does not exist and one with no reason.
+    Out: 401 for the unsigned; 400 each for the bad bodies, with the reason; 404 for the
+    unknown clip, naming it."""
+    from app.config import RoomSettings
+    from app.room.client import RoomClient, RoomError
+
+    pinned = re.search(r'server = "(.*)"\nfingerprint = "(.*)"', room.desk.read_text())
+    assert pinned is not None
+    settings = RoomSettings(pinned.group(1), pinned.group(2))
+    nobody, ann, fran = RoomClient(settings), RoomClient(settings), RoomClient(settings)
+    ann.sign_in("ann", PASSWORDS["ann"])
+    fran.sign_in("fran", PASSWORDS["fran"])
+    asked = [
+        (nobody, "GET", "/api/v1/links", None, 401, "sign in first"),
+        (ann, "POST", "/api/v1/links", {"phone": "+447700900123"}, 400, "name"),
+        (ann, "POST", "/api/v1/evidence/tag", {"feed": FEED}, 400, "last"),
+        (fran, "POST", "/api/v1/evidence/clips/NOPE-2/lock", {"reason": "x"}, 404, "NOPE-2"),
+        (fran, "POST", "/api/v1/evidence/clips/NOPE-2/lock", {}, 400, "reason"),
+    ]
+    for client, method, path, body, status, why in asked:
+        with pytest.raises(RoomError) as refused:
+            client.request(method, path, body)
+        assert refused.value.status == status, (path, body, refused.value)
+        assert why in str(refused.value)
