@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import sqlite_utils
 
@@ -40,12 +40,25 @@ from media.clips import (
 )
 from media.live import FeedKind, Location
 
-if TYPE_CHECKING:
-    from app.evidence.bundle.export import ExportResult
-
 TRACK_LOOKBACK_S = 300.0
 """The last fix before a clip starts is where the feed was at its start, if not older than
 this (the map fades a fix by then too)."""
+
+
+class ExportSummary(Protocol):
+    """What the Review window says of an export: an ExportResult, or a room server's."""
+
+    @property
+    def folder(self) -> Path: ...
+
+    @property
+    def frames(self) -> int: ...
+
+    @property
+    def manifest_sha256(self) -> str: ...
+
+    @property
+    def fingerprint(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -250,7 +263,7 @@ class ReviewStore:
 
     def export_clip(
         self, clip_id: str, out: Path, progress: Callable[[float, str], None] | None = None
-    ) -> ExportResult:
+    ) -> ExportSummary:
         """The clip as a court bundle in the folder `out` (app/evidence/bundle/export.py, which
         records the export as custody). ExportError says why not."""
         # Imported when used: the window opens without loading the export and signing code.

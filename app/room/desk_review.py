@@ -13,20 +13,30 @@ from __future__ import annotations
 
 import urllib.parse
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from app.evidence import Clip, CustodyAction, UnknownClipError, hash_file
-from app.evidence.review_store import ClipMaterial, ReviewStore
+from app.evidence.review_store import ClipMaterial, ExportSummary, ReviewStore
 from app.paths import BaseDir
 from app.room.client import RoomError
+from app.room.command_line import RoomCommand, RoomCommandError
 from app.room.desk import RoomDesk
 from app.room.desk_tags import clip_from_public
 from media.clips import ClipReadError, ClipSegment
 from media.live import FeedKind, Location
 
-if TYPE_CHECKING:
-    from app.evidence.bundle import ExportResult
+
+@dataclass(frozen=True)
+class RoomExport:
+    """A bundle the room server wrote and signed, received on this desk."""
+
+    folder: Path
+    frames: int
+    manifest_sha256: str
+    fingerprint: str
+
 
 CACHE = "room-evidence"
 
@@ -80,12 +90,24 @@ class RoomReviewStore(ReviewStore):
 
     def export_clip(
         self, clip_id: str, out: Path, progress: Callable[[float, str], None] | None = None
-    ) -> ExportResult:
+    ) -> ExportSummary:
+        """The server writes and signs the bundle (under the person signed in); it arrives
+        here whole into `out`, or nothing is left there."""
         from app.evidence.bundle import ExportError
 
-        raise ExportError(
-            "a desk's exports are written by the room server: "
-            f"vigil evidence export {clip_id} --config (this desk's config) --out FOLDER"
+        if progress is not None:
+            progress(0.0, "the room server is exporting…")
+        try:
+            summary = RoomCommand(self._room.client).export(clip_id, out, force=False)
+        except RoomCommandError as exc:
+            raise ExportError(str(exc)) from None
+        if progress is not None:
+            progress(1.0, "received")
+        return RoomExport(
+            out,
+            int(summary.get("frames", 0)),
+            str(summary.get("manifest_sha256", "")),
+            str(summary.get("fingerprint", "")),
         )
 
     def _segment(self, entry: dict[str, Any]) -> ClipSegment:

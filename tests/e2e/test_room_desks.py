@@ -45,7 +45,10 @@ def write_room_config(folder: Path, clip: Path, api_port: int) -> Path:
         f'[[feeds]]\nname = "Cam-1"\nurl = "{clip}"\nloop = true\n\n'
         f'[[feeds]]\nname = "BWV-7"\nkind = "bodycam"\nurl = "{clip}"\nloop = true\n\n'
         f'[server]\nlisten = "127.0.0.1:{api_port}"\n\n'
-        f'[sfu]\napi_port = {free_port()}\nadmin_port = {free_port()}\nrtp_ports = "34200-34300"\n'
+        f'[sfu]\napi_port = {free_port()}\nadmin_port = {free_port()}\nrtp_ports = "34200-34300"\n\n'
+        # A server has no desktop keyring: its signing key is a file of its own, as the
+        # README says to set it.
+        '[evidence]\nsigning_key = "file"\n'
     )
     return config
 

@@ -14,6 +14,7 @@ import pytest
 
 from app.config import RoomSettings
 from app.evidence import UnknownClipError
+from app.evidence.bundle import check_bundle
 from app.feeds import FeedService
 from app.paths import BaseDir
 from app.room import RoomDesk, RoomReviewStore
@@ -42,7 +43,8 @@ def test_a_desk_reviews_the_servers_clip_from_its_segments(short_tmp: Path) -> N
     Out: fran finds ann's clip; it opens with frames from the server's segments, now in
     fran's cache with the ledger's hashes; the still is a PNG on fran's desk; the server's
     custody log has view_opened, still_export and view_closed of the clip under fran, via
-    the desk API; the corrupted cached segment is fetched again (the clip opens, the file hashes
+    the desk API; Export from the Review window writes on fran's desk a bundle the server
+    signed, which checks valid; the corrupted cached segment is fetched again (the clip opens, the file hashes
     as the ledger says again); the server's corrupted segment is refused with ClipReadError
     saying it does not hash as the ledger says; ann may not review (403); an unknown clip
     is UnknownClipError."""
@@ -84,6 +86,9 @@ def test_a_desk_reviews_the_servers_clip_from_its_segments(short_tmp: Path) -> N
         still = store.export_still(opened, 0, desk_base.root / "still.png")
         assert still.path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
         store.close_clip(opened)
+        exported = store.export_clip(made["id"], desk_base.root / "bundle")
+        assert exported.frames > 0
+        assert check_bundle(exported.folder).valid
         assert fran_desk.outbox.flush(10)
         for action in ("view_opened", "still_export", "view_closed"):
             (entry,) = custody(base, action)
