@@ -8,6 +8,7 @@ map, evidence and room benchmarks.
     python -m tests.benchmarks map [OPTIONS]      the map panel's cost alone
     python -m tests.benchmarks evidence [OPTIONS] recording, caller encoding, export, verify
     python -m tests.benchmarks reconnect [OPTIONS] how soon a lost RTSP feed is back
+    python -m tests.benchmarks substream [OPTIONS] sub-streams and hidden tiles against mains only
     python -m tests.benchmarks room [OPTIONS]     a desk's feeds through `vigil server` against
                                                   direct, and the server's CPU per added desk
 """
@@ -20,6 +21,7 @@ from tests.benchmarks import (
     bench_map,
     bench_reconnect,
     bench_room,
+    bench_substream,
     bench_wall,
 )
 
@@ -35,6 +37,8 @@ def main(argv: list[str]) -> int:
         return bench_evidence.main(argv[1:])
     if argv and argv[0] == "reconnect":
         return bench_reconnect.main(argv[1:])
+    if argv and argv[0] == "substream":
+        return bench_substream.main(argv[1:])
     if argv and argv[0] == "room":
         return bench_room.main(argv[1:])
     if argv and argv[0] in ("-h", "--help"):
