@@ -30,6 +30,7 @@ from app.room.desk_commands import DeskCommands
 from app.room.janus_api import JanusError, JanusSession
 from app.room.janus_config import JanusSettings
 from app.room.janus_process import JanusProcess
+from app.room.publish import FeedPublishing
 from app.room.restream import Restream
 from app.room.review_api import ReviewRoutes
 from app.room.videoroom import Room
@@ -87,6 +88,11 @@ class RoomServer:
         """Each feed's restream to the desks, by feed id."""
         self.feeds.added.append(self._restream)
         self.feeds.removed.append(self._end_restream)
+        self.publishing = FeedPublishing(lambda: self.room)
+        """Every configured feed published into the room once (callers publish themselves)."""
+        if self.janus is not None:  # after _open_room: the room is open again first
+            self.janus.restarted.append(self.publishing.republish)
+        self.feeds.removed.append(self.publishing.remove)
         self.api = DeskApi(base.database, self._room_view, self._find_restream, self._kind_of)
         self.api.routes.append(ReviewRoutes(base, self.api.require))
         self.api.routes.append(DeskCommands(base, config, self.api.require, self._kind_of))
@@ -100,6 +106,7 @@ class RoomServer:
         await self._open_room()
         for feed in self.feeds.feeds:
             self._restream(feed)
+            self.publishing.add(feed)
         self.recording.start()  # recovers what a crash left before anything records
         self.feeds.start()
         if self.gateway is not None:
@@ -114,6 +121,7 @@ class RoomServer:
         await self.api.start(self.settings.host, self.settings.port, context)
 
     async def close(self) -> None:
+        await self.publishing.close()  # leaves the room while Janus is there
         for feed in list(self.feeds.feeds):
             self._end_restream(feed)  # desks' streams end, so the API closes at once
         await self.api.close()
@@ -168,6 +176,9 @@ class RoomServer:
         restream = self.restreams.get(feed.id)
         if restream is not None:
             status["restream"] = restream.status()
+        sfu = self.publishing.status(feed)
+        if sfu is not None:
+            status["sfu"] = sfu  # "published", or "not published: why"
         return status
 
     def _kind_of(self, feed_name: str) -> str | None:
