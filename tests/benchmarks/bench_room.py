@@ -418,6 +418,11 @@ def format_desk_table(document: dict[str, Any]) -> str:
             f" {_f(row['decoded_fps_median'], 1):>7} {_f(row['decoded_fps_worst'], 1):>9}"
             f" {delay:>24} {_f(row['send_to_demuxed_p50_ms'], 0):>11}   {threads}"
         )
+    busy = "  ".join(
+        f"{path} {_f(document['desk'][path]['summary']['others_cores'], 2)}"
+        for path in ("direct", "room")
+    )
+    lines.append(f"busy elsewhere (cores, of {document['machine']['nproc']}): {busy}")
     ratio = document["desk"]["ratio"]
     lines.append(
         f"room / direct: {_f(ratio, 2)}x CPU per feed (issue 15's target: <= 1.3x); "
@@ -454,9 +459,11 @@ cores/feed: the desk process's CPU seconds per second per feed (user + system, e
   thread); ms/frame: its CPU per decoded picture; fps: pictures decoded per second per feed
   (median and worst feed); send->decoded: the sender muxing frame k to frame k decoded and
   converted on the desk (painting excluded; it costs the same on both paths); demuxed: to
-  its packet leaving the desk's demuxer (the delay before decoding starts). Both paths
-  include ~1 frame period that MPEG-TS demuxers hold a picture until the next one starts;
-  the room's has that once at the server and again at the desk.
+  its packet leaving the desk's demuxer (the delay before decoding starts). Each MPEG-TS
+  demuxer with its H.264 parser holds a frame about two frame periods (~67 ms at 30 fps:
+  they close a frame only when the next begins); the room's path has that twice, at the
+  server and again at the desk. busy elsewhere: the rest of the machine's cores busy during
+  the desk's window (the server, the sender, other people's work: the noise).
 by thread: decode = the feed's demux + decode + convert thread; relay = the RoomRelay's
   (TLS in, UDP out to the decoder on loopback); ffmpeg = FFmpeg's UDP reader threads.
 server cores: `vigil server`'s process (all threads: pulling, recording, restreaming, TLS);
