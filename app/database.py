@@ -39,6 +39,8 @@ _TABLES: dict[str, tuple[dict[str, type], str, list[str]]] = {
             "ended_at": float,
             "end_reason": str,
             "sms_sent_at": float,
+            "feeds": str,
+            # A viewer link's feed names, a JSON list (app/callers/links.py); NULL for others.
         },
         "id",
         ["token_sha256", "kind", "name", "created_at", "expires_at", "valid_for_s", "state"],
@@ -274,6 +276,8 @@ def _set_up(db: sqlite_utils.Database) -> None:
         table = db.table(name)
         if not table.exists():
             table.create(columns, pk=pk, not_null=set(not_null))
+    if "feeds" not in db.table("links").columns_dict:  # a database made before viewer links
+        db.table("links").add_column("feeds", str)
     db.table("links").create_index(["token_sha256"], unique=True, if_not_exists=True)
     db.table("consents").create_index(["link_id"], if_not_exists=True)
     # A clip's export asks for one feed's fixes between two times.

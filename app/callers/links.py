@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import json
 import secrets
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypedDict, Unpack
 
@@ -28,6 +29,13 @@ TOKEN_BYTES = 18
 class LinkKind(enum.StrEnum):
     CALLER = "caller"
     OFFICER = "officer"
+    VIEWER = "viewer"
+    """Someone outside the room who watches named feeds in a browser (`/v/{token}`): a
+    commander at home, an expert across the county. It shares nothing of its own."""
+
+
+STREAMING_KINDS = frozenset({LinkKind.CALLER, LinkKind.OFFICER})
+"""Links whose phone streams to the room (`/c/{token}`)."""
 
 
 class LinkState(enum.StrEnum):
@@ -87,6 +95,8 @@ class CallerLink:
     state: LinkState
     ended_at: float | None
     end_reason: str | None
+    feeds: tuple[str, ...] = ()
+    """A viewer link's feeds, by name, in the order asked for; none for other links."""
 
     @property
     def usable_until(self) -> float:
@@ -114,6 +124,7 @@ class CallerLink:
             state=LinkState(row["state"]),
             ended_at=row["ended_at"],
             end_reason=row["end_reason"],
+            feeds=tuple(json.loads(row["feeds"])) if row.get("feeds") else (),
         )
 
     def public(self) -> dict[str, Any]:
@@ -131,6 +142,7 @@ class CallerLink:
             "opened_at": self.opened_at,
             "ended_at": self.ended_at,
             "end_reason": self.end_reason,
+            "feeds": list(self.feeds),
         }
 
 
@@ -164,10 +176,13 @@ class LinkBook:
         valid_minutes: float = 15,
         session_s: float = 4 * 3600,
         created_by: str | None = None,
+        feeds: tuple[str, ...] = (),
     ) -> tuple[CallerLink, str]:
         """A new link and its token. The token is returned once and never stored."""
         if not name.strip():
             raise ValueError("a link needs the caller's name")
+        if (kind is LinkKind.VIEWER) != bool(feeds):
+            raise ValueError("a viewer link names its feeds, and only a viewer link does")
         token = secrets.token_urlsafe(TOKEN_BYTES)
         now = self._clock()
         link_id = "L-" + secrets.token_hex(3)
@@ -192,6 +207,7 @@ class LinkBook:
                 "ended_at": None,
                 "end_reason": None,
                 "sms_sent_at": None,
+                "feeds": json.dumps(list(feeds)) if feeds else None,
             }
         )
         return self.get(link_id), token
@@ -227,10 +243,19 @@ class LinkBook:
             raise UnknownLinkError("unknown token")
         return CallerLink.from_row(rows[0]), rows[0]["device_sha256"]
 
-    def open(self, token: str, device: str | None) -> tuple[CallerLink, str | None]:
+    @staticmethod
+    def _check_kind(link: CallerLink, kinds: frozenset[LinkKind]) -> None:
+        if link.kind not in kinds:  # a caller's token on the viewer's page, or the reverse
+            raise UnknownLinkError(f"a {link.kind.value} link on another kind's page", link.id)
+
+    def open(
+        self, token: str, device: str | None, kinds: frozenset[LinkKind] = STREAMING_KINDS
+    ) -> tuple[CallerLink, str | None]:
         """The browser `device` (its cookie, or None) opens the link. Returns the link and,
-        when this browser is the first, a new device secret to set as its cookie."""
+        when this browser is the first, a new device secret to set as its cookie. A link of
+        a kind not in `kinds` is unknown here (404), and no device takes it."""
         link, holder = self._by_token(token)
+        self._check_kind(link, kinds)
         self._check_usable(link)
         if holder is not None:
             if device is None or not secrets.compare_digest(token_hash(device), holder):
@@ -250,9 +275,12 @@ class LinkBook:
             raise GoneLinkError("opened by another device a moment ago", link.id)
         return self.get(link.id), fresh
 
-    def check(self, token: str, device: str | None) -> CallerLink:
+    def check(
+        self, token: str, device: str | None, kinds: frozenset[LinkKind] = STREAMING_KINDS
+    ) -> CallerLink:
         """The link behind a later request from the browser that opened it."""
         link, holder = self._by_token(token)
+        self._check_kind(link, kinds)
         if holder is None:
             raise GoneLinkError("not opened yet", link.id)  # requests must follow the page
         if device is None or not secrets.compare_digest(token_hash(device), holder):
@@ -290,6 +318,13 @@ class LinkBook:
     def revoke(self, link_id: str, reason: str = "revoked by the control room") -> CallerLink:
         return self.set_state(link_id, LinkState.REVOKED, reason)
 
+    def streaming_feeds(self) -> list[str]:
+        """The feed names of callers' and officers' links still usable: feeds a viewer link
+        may name besides the configured ones."""
+        return [
+            link.feed_name for link in self.all(active_only=True) if link.kind in STREAMING_KINDS
+        ]
+
     def mark_sent(self, link_id: str) -> None:
         self._table.update(link_id, {"sms_sent_at": self._clock()})
 
@@ -301,14 +336,32 @@ class LinkRequest(TypedDict, total=False):
     incident: str | None
     location_only: bool
     officer: bool
+    viewer: bool
+    feeds: tuple[str, ...]
+    """A viewer link's feeds, by name (checked against the room's by the caller)."""
     created_by: str | None
 
 
 def make_link(
     links: LinkBook, settings: GatewaySettings, *, name: str, **more: Unpack[LinkRequest]
 ) -> tuple[CallerLink, str]:
-    """A new link and its address: shared by the wall's dialog and `vigil link create`."""
+    """A new link and its address: shared by the wall's dialog and `vigil link create`.
+    A viewer link (`viewer`, with its `feeds`) lasts a shift, opened or not: a commander
+    sent it at the start of an incident may open it hours later."""
     officer = more.get("officer", False)
+    if more.get("viewer", False):
+        shift_s = 3600 * settings.officer_shift_hours
+        link, token = links.create(
+            name=name,
+            kind=LinkKind.VIEWER,
+            phone=more.get("phone"),
+            incident=more.get("incident"),
+            valid_minutes=shift_s / 60,
+            session_s=shift_s,
+            created_by=more.get("created_by"),
+            feeds=tuple(more.get("feeds", ())),
+        )
+        return link, f"{settings.public_url}/v/{token}"
     link, token = links.create(
         name=name,
         kind=LinkKind.OFFICER if officer else LinkKind.CALLER,
@@ -321,3 +374,20 @@ def make_link(
         created_by=more.get("created_by"),
     )
     return link, f"{settings.public_url}/c/{token}"
+
+
+def viewer_feeds(text: str | None, known: Iterable[str]) -> tuple[str, ...]:
+    """`"A,B"` as the names of feeds the room has, in the order given, each once; ValueError
+    naming the ones it has when one is not among them."""
+    names = tuple(dict.fromkeys(n.strip() for n in (text or "").split(",") if n.strip()))
+    if not names:
+        raise ValueError('a viewer link needs --feeds "A,B": the names of the feeds to watch')
+    have = list(dict.fromkeys(known))
+    missing = [n for n in names if n not in have]
+    if missing:
+        listed = ", ".join(have) if have else "none yet"
+        raise ValueError(
+            f"no feed named {', '.join(repr(n) for n in missing)} on this room server; "
+            f"it has: {listed}"
+        )
+    return names

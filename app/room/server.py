@@ -21,6 +21,7 @@ from typing import Any
 
 from app.callers.gateway.service import GatewayService
 from app.config import Config, ServerSettings
+from app.evidence import CustodyLog
 from app.evidence.recording import RecordingService
 from app.feeds import FeedService, feed_status, with_password
 from app.paths import BaseDir
@@ -34,6 +35,7 @@ from app.room.publish import FeedPublishing
 from app.room.restream import Restream
 from app.room.review_api import ReviewRoutes
 from app.room.videoroom import Room
+from app.room.viewers import RoomViewers
 from app.tls import server_ssl_context
 from media.live import Decoding, Feed
 
@@ -63,6 +65,12 @@ class RoomServer:
         self.gateway = GatewayService.from_config(config, base, self.feeds)
         if self.gateway is not None:  # callers go to Janus, recorded from its forward
             self.gateway.desk.route = RoomCallers(lambda: self.room, base.root / "forwards")
+            self.gateway.gateway.viewers = RoomViewers(  # viewer links watch from Janus
+                self.gateway.desk.links,
+                lambda: self.room,
+                lambda: self.feeds.feeds,
+                CustodyLog(self.gateway.db),
+            )
         sfu = config.sfu
         self.janus = (
             JanusProcess(

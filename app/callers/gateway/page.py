@@ -1,4 +1,5 @@
-"""The caller's page, filled in for one link from resources/caller/page.html.
+"""The caller's page, filled in for one link from resources/caller/page.html, and a viewer
+link's from resources/viewer/page.html.
 
 The template holds no script or style of its own (the page's Content-Security-Policy
 allows only files from the gateway); the link's settings travel as JSON in a data block.
@@ -12,15 +13,20 @@ from functools import cache
 from typing import Any
 
 from app.callers.gateway.desk import PageView
+from app.callers.viewing import ViewerPage
 from resources import ROOT
 
 CALLER_DIR = ROOT / "caller"
+VIEWER_DIR = ROOT / "viewer"
 LOCATION_INTERVAL_S = 5.0
+STATUS_INTERVAL_S = 1.0
+"""How often a viewer's page asks for its feeds' states: a revoked link is cut off within
+about this, the README's 2 s with room to spare."""
 
 
 @cache
-def _template() -> str:
-    return (CALLER_DIR / "page.html").read_text(encoding="utf-8")
+def _template(folder: str = "caller") -> str:
+    return (ROOT / folder / "page.html").read_text(encoding="utf-8")
 
 
 def _script_json(data: dict[str, Any]) -> str:
@@ -53,6 +59,38 @@ def render_page(view: PageView, *, base: str, ice_servers: list[dict[str, Any]])
         page = page.replace("{{" + key + "}}", value)
     return page
 
+
+def render_viewer_page(view: ViewerPage, *, base: str, ice_servers: list[dict[str, Any]]) -> str:
+    link = view.link
+    config = {
+        "base": base,
+        "ice_servers": ice_servers,
+        "status_interval_s": STATUS_INTERVAL_S,
+        "feeds": view.feeds,
+        "reasons": list(view.reasons),
+        "other_reason": view.other_reason,
+        "incident": link.incident,
+    }
+    who = f"Shared with {link.name}" + (f" · incident {link.incident}" if link.incident else "")
+    values = {
+        "title": html.escape(who),
+        "who": html.escape(who),
+        "config_json": _script_json(config),
+    }
+    page = _template("viewer")
+    for key, value in values.items():
+        page = page.replace("{{" + key + "}}", value)
+    return page
+
+
+VIEWER_GONE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
+<link rel="icon" href="data:,">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Link no longer valid</title><link rel="stylesheet" href="/viewer/viewer.css"></head>
+<body data-state="ended"><main class="screen"><h1>This link has ended</h1>
+<p>It was revoked, it ran out, or it is open on another device. Ask the control room for
+a new one if you still need to watch.</p>
+</main></body></html>"""
 
 GONE_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <link rel="icon" href="data:,">

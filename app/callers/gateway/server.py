@@ -39,13 +39,22 @@ from app.callers.gateway.limits import (
     holder_key,
     parse_json,
 )
-from app.callers.gateway.page import CALLER_DIR, GONE_PAGE, UNKNOWN_PAGE, render_page
+from app.callers.gateway.page import (
+    CALLER_DIR,
+    GONE_PAGE,
+    UNKNOWN_PAGE,
+    VIEWER_DIR,
+    VIEWER_GONE_PAGE,
+    render_page,
+    render_viewer_page,
+)
 from app.callers.links import LinkError, UnknownLinkError
+from app.callers.viewing import ViewerDesk
 
 log = logging.getLogger(__name__)
 
 DEVICE_COOKIE = "vigil_device"
-_TOKEN_IN_PATH = re.compile(r"/c/[^/?\s]+")
+_TOKEN_IN_PATH = re.compile(r"/([cv])/[^/?\s]+")
 
 SECURITY_HEADERS = {
     "Content-Security-Policy": (
@@ -64,7 +73,7 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def mask_token(path: str) -> str:
-    return _TOKEN_IN_PATH.sub("/c/…", path)
+    return _TOKEN_IN_PATH.sub(lambda found: f"/{found.group(1)}/…", path)
 
 
 class MaskedAccessLogger(AbstractAccessLogger):
@@ -97,6 +106,11 @@ class Limits:
             "consent": RateLimiter(per_s=1, burst=5),
             "whip": RateLimiter(per_s=0.5, burst=4),
             "location": RateLimiter(per_s=2, burst=10),
+            # A viewer's page asks for its feeds' states every second and subscribes to
+            # each feed it shows (a few at once, again after a lost connection).
+            "view-status": RateLimiter(per_s=2, burst=10),
+            "watch": RateLimiter(per_s=2, burst=12),
+            "reason": RateLimiter(per_s=0.5, burst=5),
         }
 
     def take(self, request: web.Request, endpoint: str) -> None:
@@ -123,6 +137,9 @@ class Gateway:
         self.head_timeout_s = head_timeout_s
         self.idle_timeout_s = idle_timeout_s
         self.body_timeout_s = body_timeout_s
+        self.viewers: ViewerDesk | None = None
+        """Viewer links' desk (a room server's: app/room/viewers.py); none, and every
+        viewer link is unknown here."""
         self._runner: web.AppRunner | None = None
         self.port: int | None = None
         """The port listened on, once started (the configured one, or the one picked)."""
@@ -136,6 +153,13 @@ class Gateway:
         app.router.add_delete("/c/{token}/whip/{session}", self._hang_up, name="hang-up")
         app.router.add_post("/c/{token}/location", self._location, name="location")
         app.router.add_static("/caller/", CALLER_DIR, show_index=False, follow_symlinks=False)
+        app.router.add_get("/v/{token}", self._viewer_page, name="viewer-page")
+        app.router.add_get("/v/{token}/status", self._viewer_status, name="viewer-status")
+        app.router.add_post("/v/{token}/watch", self._watch, name="watch")
+        app.router.add_post("/v/{token}/watch/{viewing}", self._watch_answer, name="watch-answer")
+        app.router.add_delete("/v/{token}/watch/{viewing}", self._watch_stop, name="watch-stop")
+        app.router.add_post("/v/{token}/reason", self._reason, name="reason")
+        app.router.add_static("/viewer/", VIEWER_DIR, show_index=False, follow_symlinks=False)
         return app
 
     async def start(self, host: str, port: int, ssl_context: ssl.SSLContext) -> None:
@@ -186,7 +210,8 @@ class Gateway:
     async def _guard(self, request: web.Request, handler: Handler) -> web.StreamResponse:
         with handling(request):
             response = await self._answer(request, handler)
-        response.headers.update(SECURITY_HEADERS)
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         return response
 
     async def _answer(self, request: web.Request, handler: Handler) -> web.StreamResponse:
@@ -219,13 +244,18 @@ class Gateway:
     @staticmethod
     def _link_error(request: web.Request, exc: LinkError) -> web.Response:
         """One answer for every unknown token, one for every unusable one."""
-        html_wanted = request.method == "GET"
+        html_wanted = request.method == "GET" and request.match_info.route.name in (
+            "page",
+            "viewer-page",
+        )
+        viewer = request.path.startswith("/v/")
         if isinstance(exc, UnknownLinkError):
             if html_wanted:
                 return web.Response(text=UNKNOWN_PAGE, status=404, content_type="text/html")
             return web.json_response({"error": "unknown link"}, status=404)
         if html_wanted:
-            return web.Response(text=GONE_PAGE, status=410, content_type="text/html")
+            page = VIEWER_GONE_PAGE if viewer else GONE_PAGE
+            return web.Response(text=page, status=410, content_type="text/html")
         return web.json_response({"error": "this link can no longer be used"}, status=410)
 
     @staticmethod
@@ -254,14 +284,7 @@ class Gateway:
         token = request.match_info["token"]
         view = self.desk.open_page(token, self._device(request))
         base = f"/c/{token}"
-        ice = [
-            {
-                "urls": s.urls,
-                **({"username": s.username, "credential": s.credential} if s.username else {}),
-            }
-            for s in self.desk.ice_servers
-        ]
-        page = render_page(view, base=base, ice_servers=ice)
+        page = render_page(view, base=base, ice_servers=self._ice_servers())
         response = web.Response(text=page, content_type="text/html")
         if view.device is not None:
             response.set_cookie(
@@ -345,3 +368,107 @@ class Gateway:
             request.match_info["token"], self._device(request), body
         )
         return web.json_response({"state": state.value})
+
+    # -- viewer links -----------------------------------------------------------------------
+
+    def _viewer_desk(self, request: web.Request) -> ViewerDesk:
+        if self.viewers is None:  # no room here: no viewer link can exist
+            raise UnknownLinkError("viewer links need a room server")
+        return self.viewers
+
+    async def _viewer_page(self, request: web.Request) -> web.Response:
+        self.limits.take(request, "page")
+        viewers = self._viewer_desk(request)
+        token = request.match_info["token"]
+        view = viewers.open_page(token, self._device(request))
+        base = f"/v/{token}"
+        page = render_viewer_page(view, base=base, ice_servers=self._ice_servers())
+        response = web.Response(text=page, content_type="text/html")
+        # The page shows; it takes neither camera, microphone nor position.
+        response.headers["Permissions-Policy"] = "camera=(), geolocation=(), microphone=()"
+        if view.device is not None:
+            response.set_cookie(
+                DEVICE_COOKIE,
+                view.device,
+                path=base,
+                secure=True,
+                httponly=True,
+                samesite="Strict",
+                max_age=round(view.link.usable_until - view.link.created_at) + 3600,
+            )
+        return response
+
+    def _ice_servers(self) -> list[dict[str, Any]]:
+        return [
+            {
+                "urls": s.urls,
+                **({"username": s.username, "credential": s.credential} if s.username else {}),
+            }
+            for s in self.desk.ice_servers
+        ]
+
+    async def _viewer_status(self, request: web.Request) -> web.Response:
+        self.limits.take(request, "view-status")
+        viewers = self._viewer_desk(request)
+        status = await viewers.status(request.match_info["token"], self._device(request))
+        return web.json_response(status)
+
+    async def _watch(self, request: web.Request) -> web.Response:
+        self.limits.take(request, "watch")
+        viewers = self._viewer_desk(request)
+        data = await self._json_body(request)
+        feed = data.get("feed")
+        if isinstance(feed, bool) or not isinstance(feed, int):
+            raise RefusedError(422, "feed must be the feed's number on the page")
+        token = request.match_info["token"]
+        viewing, offer = await viewers.watch(token, self._device(request), feed, request.remote)
+        return web.json_response(
+            {"viewing": viewing, "sdp": offer},
+            status=201,
+            headers={"Location": f"/v/{token}/watch/{viewing}"},
+        )
+
+    async def _watch_answer(self, request: web.Request) -> web.Response:
+        self.limits.take(request, "watch")
+        viewers = self._viewer_desk(request)
+        if request.content_type != "application/sdp":
+            raise RefusedError(415, f"expected application/sdp, not {request.content_type}")
+        body = await self._body(request, MAX_SDP_BYTES)
+        try:
+            answer = body.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RefusedError(400, "the answer is not UTF-8 text") from None
+        await viewers.answer(
+            request.match_info["token"],
+            self._device(request),
+            request.match_info["viewing"],
+            answer,
+        )
+        return web.Response(status=204)
+
+    async def _watch_stop(self, request: web.Request) -> web.Response:
+        self.limits.take(request, "watch")
+        viewers = self._viewer_desk(request)
+        await viewers.stop(
+            request.match_info["token"], self._device(request), request.match_info["viewing"]
+        )
+        return web.Response(status=200)
+
+    async def _reason(self, request: web.Request) -> web.Response:
+        self.limits.take(request, "reason")
+        viewers = self._viewer_desk(request)
+        data = await self._json_body(request)
+        feed, reason, detail = data.get("feed"), data.get("reason"), data.get("detail", "")
+        if isinstance(feed, bool) or not isinstance(feed, int):
+            raise RefusedError(422, "feed must be the feed's number on the page")
+        if not isinstance(reason, str) or not isinstance(detail, str):
+            raise RefusedError(422, "reason and detail must be text")
+        chip = await viewers.state_reason(
+            request.match_info["token"],
+            self._device(request),
+            feed=feed,
+            reason=reason,
+            detail=detail,
+            remote=request.remote,
+        )
+        return web.json_response({"chip": chip})

@@ -69,6 +69,8 @@ class GatewayService:
             log.error("%s", self.error)
             return False
         self.desk.start()
+        if self.gateway.viewers is not None:
+            self.gateway.viewers.start()
         log.info(
             "gateway certificate %s (%s)",
             self.certificate.sha256,
@@ -77,6 +79,8 @@ class GatewayService:
         return True
 
     async def close(self) -> None:
+        if self.gateway.viewers is not None:
+            await self.gateway.viewers.close()
         await self.desk.close()
         await self.gateway.close()
 
