@@ -130,6 +130,12 @@ def build_parser() -> argparse.ArgumentParser:
     scope.add_argument(
         "--officer", action="store_true", help="an officer's own phone, valid for a shift"
     )
+    scope.add_argument(
+        "--viewer",
+        action="store_true",
+        help="someone outside the room watching --feeds in a browser, valid for a shift",
+    )
+    create.add_argument("--feeds", metavar="A,B", help="with --viewer: the feeds, by name")
     create.add_argument("--send", action="store_true", help="text the link to --phone")
     listing = link_commands.add_parser("list", parents=room, help="links still usable")
     listing.add_argument("--all", action="store_true", help="include ended and expired links")

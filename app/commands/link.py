@@ -29,7 +29,14 @@ from typing import Any
 
 from app import config as config_module
 from app.access import Permission, check_command
-from app.callers import LinkBook, LinkError, SmsError, make_link, validate_e164
+from app.callers import (
+    LinkBook,
+    LinkError,
+    SmsError,
+    make_link,
+    validate_e164,
+    viewer_feeds,
+)
 from app.callers.gateway.service import text_link
 from app.config import GatewaySettings, RoomSettings, SmsSettings
 from app.database import open_database
@@ -64,7 +71,16 @@ def link_command(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
             return EXIT_CONFIG
-        return _create(args, base, settings, config.sms)
+        if args.viewer and config.server is None:
+            print(
+                f"vigil: no viewer link made: {config.path or 'the config'} has no [server], so "
+                "it is not a room server's: a viewer watches feeds from the room's Janus, which "
+                "a standalone vigil run or vigil gateway does not have. Make it on the room "
+                "server, with vigil server's config",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
+        return _create(args, base, settings, config.sms, [f.name for f in config.feeds])
     links = LinkBook(open_database(base.database))
     if args.link_command == "list":
         _print_links(args, [link.public() for link in links.all(active_only=not args.all)])
@@ -107,6 +123,14 @@ def _phone(args: argparse.Namespace) -> str | None:
 def _on_room(args: argparse.Namespace, room: RoomSettings) -> int:
     """The command done by the room server's gateway, as the person signed in there."""
     from app.room import RoomCommandError, sign_in_to_room
+
+    if args.link_command == "create" and args.viewer:  # the server's API takes no feeds yet
+        print(
+            "vigil: no viewer link made: a desk cannot make one yet; make it on the room "
+            "server, with vigil server's config",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
 
     try:
         phone = _phone(args) if args.link_command == "create" else None
@@ -160,18 +184,36 @@ def _made(link: dict[str, Any]) -> None:
     )
 
 
+def _feeds(args: argparse.Namespace, known: list[str]) -> tuple[str, ...]:
+    """A viewer link's --feeds, each a feed the room has (ValueError names those it has);
+    none for other links. A viewer link needs --incident: its viewings are logged under it,
+    and a body cam's reason names it."""
+    if not args.viewer:
+        if args.feeds:
+            raise ValueError("--feeds is for a --viewer link")
+        return ()
+    if not args.incident:
+        raise ValueError("a viewer link needs --incident REF: what the watching is for")
+    return viewer_feeds(args.feeds, known)
+
+
 def _create(
-    args: argparse.Namespace, base: BaseDir, settings: GatewaySettings, sms: SmsSettings
+    args: argparse.Namespace,
+    base: BaseDir,
+    settings: GatewaySettings,
+    sms: SmsSettings,
+    configured: list[str],
 ) -> int:
+    links = LinkBook(open_database(base.database))
     try:
         phone = _phone(args)
+        feeds = _feeds(args, [*configured, *links.streaming_feeds()])
     except ValueError as exc:
         print(f"vigil: {exc}", file=sys.stderr)
         return 2
     if args.send and sms.provider == "none":
         print("vigil: --send needs an SMS provider: set [sms] in the config", file=sys.stderr)
         return 2
-    links = LinkBook(open_database(base.database))
     link, url = make_link(
         links,
         settings,
@@ -180,6 +222,8 @@ def _create(
         incident=args.incident,
         location_only=args.location_only,
         officer=args.officer,
+        viewer=args.viewer,
+        feeds=feeds,
         created_by=getpass.getuser(),
     )
     _made(link.public())

@@ -5,6 +5,7 @@ link is made and printed on the last line."""
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -63,3 +64,54 @@ def test_link_create_without_a_gateway_makes_no_link(tmp_path: Path, no_user_con
     assert made.returncode == 0, made.stderr
     assert made.stdout.splitlines()[-1].startswith("https://vigil.example:8443/c/")
     assert len(links(base)) == 1
+
+
+def test_a_viewer_link_needs_a_room_server_and_feeds_it_has(
+    tmp_path: Path, no_user_config: Path
+) -> None:
+    """In: `vigil link create --viewer --incident INC-7 --feeds Cam` with a standalone
+    instance's config ([gateway], a feed, no [server]); with the room server's config
+    ([server] too) naming a feed it lacks; without --incident; then naming the feed it has
+    and a caller's feed of a link still usable.
+    Out: the first exits 2 saying it is no room server's and a standalone instance has no
+    Janus; the second exits 2 naming the unknown feed and the feeds it has (the configured
+    camera and the caller); the third exits 2 asking for --incident; none is made. The last
+    exits 0 and prints a /v/ link; the list shows a viewer link with both feeds in order."""
+    base = tmp_path / "base"
+    gateway = '[gateway]\npublic_url = "https://vigil.example:8443"\n'
+    feed = '[[feeds]]\nname = "Cam"\nurl = "rtsp://10.1.2.3:554/live"\n'
+    standalone = tmp_path / "alone.toml"
+    standalone.write_text(gateway + feed)
+    room = tmp_path / "room.toml"
+    room.write_text('[server]\nlisten = "127.0.0.1:8444"\n\n' + gateway + feed)
+    caller = vigil("link", "create", "--name", "Jane Doe", "--config", room, "--base-dir", base)
+    assert caller.returncode == 0, caller.stderr
+    [caller_link] = links(base)
+    caller_feed = f"Jane Doe ({caller_link['id']})"
+
+    def viewer(config: Path, *more: str) -> subprocess.CompletedProcess[str]:
+        return vigil(
+            "link", "create", "--name", "Supt. Ward", "--viewer", *more,
+            "--config", config, "--base-dir", base,
+        )  # fmt: skip
+
+    alone = viewer(standalone, "--incident", "INC-7", "--feeds", "Cam")
+    assert alone.returncode == 2, alone.stderr
+    assert "no viewer link made" in alone.stderr
+    assert "has no [server]" in alone.stderr
+    assert "standalone vigil run or vigil gateway" in alone.stderr
+    unknown = viewer(room, "--incident", "INC-7", "--feeds", "Cam,Drone 9")
+    assert unknown.returncode == 2, unknown.stderr
+    assert "no feed named 'Drone 9' on this room server" in unknown.stderr
+    assert f"it has: Cam, {caller_feed}" in unknown.stderr
+    no_incident = viewer(room, "--feeds", "Cam")
+    assert no_incident.returncode == 2
+    assert "--incident" in no_incident.stderr
+    assert len(links(base)) == 1
+
+    made = viewer(room, "--incident", "INC-7", "--feeds", f"{caller_feed}, Cam")
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.splitlines()[-1].startswith("https://vigil.example:8443/v/")
+    [shared] = [link for link in links(base) if link["kind"] == "viewer"]
+    assert shared["feeds"] == [caller_feed, "Cam"]
+    assert shared["incident"] == "INC-7"
