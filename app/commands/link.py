@@ -124,14 +124,6 @@ def _on_room(args: argparse.Namespace, room: RoomSettings) -> int:
     """The command done by the room server's gateway, as the person signed in there."""
     from app.room import RoomCommandError, sign_in_to_room
 
-    if args.link_command == "create" and args.viewer:  # the server's API takes no feeds yet
-        print(
-            "vigil: no viewer link made: a desk cannot make one yet; make it on the room "
-            "server, with vigil server's config",
-            file=sys.stderr,
-        )
-        return EXIT_CONFIG
-
     try:
         phone = _phone(args) if args.link_command == "create" else None
     except ValueError as exc:
@@ -159,6 +151,8 @@ def _on_room(args: argparse.Namespace, room: RoomSettings) -> int:
                     "location_only": args.location_only,
                     "officer": args.officer,
                     "send": args.send,
+                    "viewer": args.viewer,
+                    "feeds": args.feeds,
                 },
             )
     except RoomCommandError as exc:

@@ -40,7 +40,7 @@ from typing import Any
 from aiohttp import web
 
 from app.access import Permission, Person
-from app.callers import LinkBook, LinkError, SmsError, make_link, validate_e164
+from app.callers import LinkBook, LinkError, SmsError, make_link, validate_e164, viewer_feeds
 from app.callers.gateway.service import text_link
 from app.config import Config
 from app.database import open_database
@@ -108,15 +108,30 @@ class DeskCommands:
         self._require(request, Permission.INVITE_CALLERS, "vigil link create")
         body = await _json(request)
         name, phone, incident = (body.get(k) for k in ("name", "phone", "incident"))
-        flags = {k: body.get(k, False) for k in ("location_only", "officer", "send")}
+        flags = {k: body.get(k, False) for k in ("location_only", "officer", "send", "viewer")}
         if not isinstance(name, str) or not name.strip():
             raise web.HTTPBadRequest(text='expected {"name"} and the link\'s other details\n')
         if any(v is not None and not isinstance(v, str) for v in (phone, incident)):
             raise web.HTTPBadRequest(text="phone and incident are text\n")
         if not all(isinstance(v, bool) for v in flags.values()):
-            raise web.HTTPBadRequest(text="location_only, officer and send are true or false\n")
-        if flags["location_only"] and flags["officer"]:
-            raise web.HTTPBadRequest(text="a link is for location only or an officer's, not both\n")
+            raise web.HTTPBadRequest(
+                text="location_only, officer, send and viewer are true or false\n"
+            )
+        if sum(bool(flags[k]) for k in ("location_only", "officer", "viewer")) > 1:
+            raise web.HTTPBadRequest(
+                text="a link is one of: for location only, an officer's, a viewer's\n"
+            )
+        feeds: tuple[str, ...] = ()
+        if flags["viewer"]:
+            if not incident:
+                raise web.HTTPBadRequest(text="a viewer link needs an incident\n")
+            with closing(open_database(self._base.database)) as db:
+                known = [f.name for f in self._config.feeds] + LinkBook(db).streaming_feeds()
+            try:
+                given = body.get("feeds")
+                feeds = viewer_feeds(given if isinstance(given, str) else None, known)
+            except ValueError as exc:
+                raise web.HTTPBadRequest(text=f"{exc}\n") from None
         settings = self._config.gateway
         if settings is None:
             raise web.HTTPConflict(
@@ -143,6 +158,8 @@ class DeskCommands:
                 incident=incident or None,
                 location_only=flags["location_only"],
                 officer=flags["officer"],
+                viewer=flags["viewer"],
+                feeds=feeds,
                 created_by=person.user,
             )
             sent: bool | None = None

@@ -114,10 +114,12 @@ def refusals(room: Room, user: str) -> list[dict[str, Any]]:
 def test_links_are_made_listed_and_revoked_by_the_servers_gateway(room: Room) -> None:
     """In: on the desk, ann (supervisor) runs `vigil link create --name Kim --incident
     INC-7`, `vigil link list --json`, `vigil link revoke ID`, `vigil link list --all --json`;
-    fran (forensic) runs `vigil link list`.
+    then viewer links for a feed the server does not pull, and with no incident; fran
+    (forensic) runs `vigil link list`.
     Out: create exits 0 with the link under the server's [gateway] public_url on its last
     line; the list holds it (pending, Kim, INC-7); revoke prints "ID revoked"; the full list
-    shows it revoked; the server's links table has it, made by ann. fran's list exits 4
+    shows it revoked; the server's links table has it, made by ann. The viewer links exit
+    2, the server naming the feeds it has, and none is made. fran's list exits 4
     naming the permission, with a REFUSED entry on the server "via desk API"."""
     made = room.as_("ann", "link", "create", "--name", "Kim", "--incident", "INC-7")
     assert made.returncode == 0, made.stderr
@@ -134,6 +136,26 @@ def test_links_are_made_listed_and_revoked_by_the_servers_gateway(room: Room) ->
     every = json.loads(room.as_("ann", "link", "list", "--all", "--json").stdout)
     assert [x["state"] for x in every if x["id"] == link_id] == ["revoked"]
     assert room.rows("SELECT created_by FROM links WHERE id = ?", link_id) == [("ann",)]
+
+    # This server pulls no feed (DRONE-1's recordings are all it has): a viewer link for
+    # one is refused by the server with the feeds it has, which is none.
+    viewer = room.as_(
+        "ann",
+        "link",
+        "create",
+        "--name",
+        "Insp Shaw",
+        "--viewer",
+        "--incident",
+        "INC-7",
+        "--feeds",
+        FEED,
+    )
+    assert viewer.returncode == 2, viewer.stderr
+    assert f"no feed named '{FEED}' on this room server; it has: none yet" in viewer.stderr
+    assert room.rows("SELECT COUNT(*) FROM links WHERE name = 'Insp Shaw'") == [(0,)]
+    no_incident = room.as_("ann", "link", "create", "--name", "X", "--viewer", "--feeds", FEED)
+    assert no_incident.returncode == 2, no_incident.stderr
 
     refused = room.as_("fran", "link", "list")
     assert refused.returncode == 4, refused.stderr
