@@ -173,8 +173,8 @@ class RoomDesk:
 
 class RoomSession(Session):
     """The window's session on a room's desk: every sign-in and unlock is the server's to
-    decide. Custody entries of the session itself (signed in, locked) stay in this desk's
-    log for now."""
+    decide, and its custody entries (locked, unlocked) are the server's too: sign-in and
+    sign-out the server logs itself as they happen."""
 
     def __init__(
         self,
@@ -220,6 +220,7 @@ class RoomSession(Session):
                 "Wrong password, or the account is now disabled." if exc.status == 401 else str(exc)
             ) from None
         self._locked = False
+        self._log(CustodyAction.SESSION_UNLOCKED, {})
         return self._person
 
     def refresh(self) -> bool:
@@ -228,6 +229,12 @@ class RoomSession(Session):
     @property
     def needs_password(self) -> bool:
         return True
+
+    def _log(self, action: CustodyAction, details: dict[str, object]) -> None:
+        """The session's own entries (locked, unlocked) go to the server's log."""
+        person = self._person
+        role = person.role.value if person.role else None
+        self._desk.custody(action, person.user, {**details, "role": role}, person.user)
 
 
 def _location(listed: dict[str, Any]) -> Location:

@@ -58,7 +58,8 @@ def test_a_desk_signs_in_to_the_room_and_shows_its_feeds_recording_nothing(
     takes the room's feeds off the wall.
     Then T on Cam-1 at the desk: the clip is made on the server, by ann, and none on the
     desk; the viewing of the tiles on view is logged on the server under ann, "via desk
-    API". Then the server killed: T twice more says the tag is kept, and nothing is lost;
+    API". The window locked and unlocked with ann's password: both entries on the server
+    under ann. Then the server killed: T twice more says the tag is kept, and nothing is lost;
     the server started again: the two kept tags arrive, in order, each once, with the
     times the operator pressed T, and the desk's outbox has nothing waiting."""
     clip = short_tmp / "clip.mp4"
@@ -122,6 +123,18 @@ def test_a_desk_signs_in_to_the_room_and_shows_its_feeds_recording_nothing(
             timeout=10_000,
         )
         assert server_custody(server_base, "view_opened")[0]["via"] == "desk API"
+
+        window.access.lock()  # as the idle lock does
+        assert window.access.session.locked
+        window.access.lock_screen.unlock_requested.emit(PASSWORDS["ann"])
+        assert not window.access.session.locked
+        qtbot.waitUntil(
+            lambda: (
+                [e["actor"] for e in server_custody(server_base, "session_unlocked")] == ["ann"]
+            ),
+            timeout=10_000,
+        )
+        assert [e["actor"] for e in server_custody(server_base, "session_locked")] == ["ann"]
 
         os.kill(server.process.pid, signal.SIGKILL)
         server.process.wait(10)
