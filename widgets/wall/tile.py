@@ -48,6 +48,18 @@ _METER_LOUD = QColor("#e03131")
 _METER_MID = QColor("#fab005")
 _METER_OK = QColor("#40c057")
 
+HEADER_H = 32
+"""The header bar's height at scale 1 (a 300 px tall tile), in pixels."""
+TEXT_PT: dict[str, float] = {
+    "name": 12.0,  # what tells the tiles apart
+    "state": 11.0,  # LIVE, STALLED, LOST…; fps and REC beside it
+    "badge": 10.0,  # the tile's number, its kind, its incident
+    "footer": 9.5,  # size, codec, +N ms; the GPS line
+    "meter": 8.0,
+}
+"""Point sizes at scale 1. A 3×3 wall on a 1080p screen (360 px tiles, scale 1.2) gives a
+14 px capital in the name and 12 px in the state: legible from a wall's viewing distance."""
+
 
 def _outside(outer: QRect, inner: QRect) -> list[QRect]:
     """The parts of `outer` that `inner` (centred inside it) leaves uncovered."""
@@ -298,6 +310,10 @@ class Tile(QWidget):
             self._overlay = pixmap
         return self._overlay
 
+    def text_points(self, role: str) -> float:
+        """The point size of one of the tile's texts (TEXT_PT) at the tile's size now."""
+        return TEXT_PT[role] * self._scale()
+
     def _font(self, points: float, bold: bool = False) -> QFont:
         font = QFont(self.font())
         font.setPointSizeF(points)
@@ -309,10 +325,10 @@ class Tile(QWidget):
 
     def _paint_header(self, painter: QPainter, rect: QRect, state: FeedState, now: float) -> None:
         s = self._scale()
-        bar_h = round(26 * s)
+        bar_h = round(HEADER_H * s)
         painter.fillRect(QRect(rect.x(), rect.y(), rect.width(), bar_h), QColor(0, 0, 0, 165))
         x = rect.x() + round(6 * s)
-        painter.setFont(self._font(9 * s, bold=True))
+        painter.setFont(self._font(self.text_points("badge"), bold=True))
         metrics = painter.fontMetrics()
         if self.number:
             painter.setPen(theme.TEXT_DIM)
@@ -340,7 +356,7 @@ class Tile(QWidget):
         # cam) would say 1 fps of a stream that is fine, so it says nothing of its rate.
         decoded_all = self.feed.decoding is Decoding.ALL
         fps_text = f"{fps:.0f} fps" if state is FeedState.LIVE and decoded_all else ""
-        painter.setFont(self._font(8.5 * s, bold=True))
+        painter.setFont(self._font(self.text_points("state"), bold=True))
         pill_metrics = painter.fontMetrics()
         pill_w = pill_metrics.horizontalAdvance(pill_text) + round(10 * s)
         pill_rect = QRect(
@@ -382,11 +398,11 @@ class Tile(QWidget):
     def _paint_name(self, painter: QPainter, space: QRect, s: float) -> None:
         """The feed's name and, after it, its incident reference in an outlined chip. Where
         both do not fit, the name keeps its room: it is what tells tiles apart."""
-        name_font = self._font(10 * s, bold=True)
+        name_font = self._font(self.text_points("name"), bold=True)
         painter.setFont(name_font)
         name_metrics = painter.fontMetrics()
         incident = self.feed.spec.incident
-        chip_font = self._font(8.5 * s, bold=True)
+        chip_font = self._font(self.text_points("badge"), bold=True)
         painter.setFont(chip_font)
         chip_w = (
             painter.fontMetrics().horizontalAdvance(incident) + round(10 * s) if incident else 0
@@ -473,9 +489,9 @@ class Tile(QWidget):
         """One line of footer text on a dark box whose last row is `bottom`; returns the
         bottom for the next line up. The text never runs under the sound meter."""
         s = self._scale()
-        painter.setFont(self._font(8 * s, bold=bold))
+        painter.setFont(self._font(self.text_points("footer"), bold=bold))
         metrics = painter.fontMetrics()
-        height = round(16 * s)
+        height = max(round(16 * s), metrics.height() + 2)
         if self.feed.audio.present:
             limit = self._meter_rect().left() - round(60 * s) - x  # the meter and its label
         else:
@@ -510,7 +526,7 @@ class Tile(QWidget):
         meter = self._meter_rect()
         x, y, height = meter.x(), meter.y(), meter.height()
         painter.fillRect(meter.adjusted(-2, -2, 2, 2), QColor(0, 0, 0, 170))
-        painter.setFont(self._font(7 * s, bold=True))
+        painter.setFont(self._font(self.text_points("meter"), bold=True))
         painter.setPen(theme.ACCENT if self.feed.audio.listening else theme.TEXT_DIM)
         label = "LISTEN" if self.feed.audio.listening else "MUTED"
         label_w = painter.fontMetrics().horizontalAdvance(label)
