@@ -24,6 +24,7 @@ from PySide6.QtCore import QPointF, QRect, QRectF, QSize, Qt
 from PySide6.QtGui import (
     QColor,
     QFont,
+    QFontMetrics,
     QHideEvent,
     QImage,
     QMouseEvent,
@@ -368,6 +369,21 @@ class Tile(QWidget):
         painter.setPen(QColor("white"))
         painter.drawText(pill_rect, Qt.AlignmentFlag.AlignCenter, pill_text)
         right = pill_rect.left() - round(6 * s)
+        # The name tells tiles apart: it keeps room for its first letters (or all of it)
+        # before the frame rate is said, and before REC is more than its dot.
+        name_metrics = QFontMetrics(self._font(self.text_points("name"), bold=True))
+        name_need = min(
+            name_metrics.horizontalAdvance(self.feed.name),
+            name_metrics.horizontalAdvance("MMMMMMM…"),
+        )
+        rec_text = "● REC"
+        rec_w = pill_metrics.horizontalAdvance(rec_text) + round(8 * s)
+        fps_w = pill_metrics.horizontalAdvance(fps_text) + round(8 * s) if fps_text else 0
+        room = right - x - name_need
+        if fps_text and room < fps_w + (rec_w if self.feed.recording else 0):
+            fps_text = ""
+        if self.feed.recording and room < rec_w:
+            rec_text = "●"
         if fps_text:
             painter.setPen(theme.TEXT_DIM)
             fps_w = pill_metrics.horizontalAdvance(fps_text)
@@ -377,9 +393,9 @@ class Tile(QWidget):
             right -= fps_w + round(8 * s)
         if self.feed.recording:
             painter.setPen(QColor("#ff4d4d"))
-            rec_w = pill_metrics.horizontalAdvance("● REC")
+            rec_w = pill_metrics.horizontalAdvance(rec_text)
             painter.drawText(
-                QRect(right - rec_w, 0, rec_w, bar_h), Qt.AlignmentFlag.AlignVCenter, "● REC"
+                QRect(right - rec_w, 0, rec_w, bar_h), Qt.AlignmentFlag.AlignVCenter, rec_text
             )
             right -= rec_w + round(8 * s)
         elif self.feed.recording_stopped is not None:
