@@ -428,9 +428,17 @@ class Tile(QWidget):
         room_for_name = min(name_w, name_metrics.horizontalAdvance("MMMMMM…"))
         if chip_w and space.width() < room_for_name + gap + chip_w:
             chip_w = 0
+        name_space = space.width() - (gap + chip_w if chip_w else 0)
+        # A whole name a little smaller reads better than a big one cut short: down to the
+        # footer's size before it is elided.
+        points = self.text_points("name")
+        while name_w > name_space and points > self.text_points("footer"):
+            points = max(self.text_points("footer"), points - 0.5 * s)
+            name_font = self._font(points, bold=True)
+            name_metrics = QFontMetrics(name_font)
+            name_w = name_metrics.horizontalAdvance(self.feed.name)
         painter.setFont(name_font)
         painter.setPen(theme.TEXT)
-        name_space = space.width() - (gap + chip_w if chip_w else 0)
         name = name_metrics.elidedText(
             self.feed.name, Qt.TextElideMode.ElideRight, max(0, name_space)
         )
