@@ -32,14 +32,14 @@ import logging
 import secrets
 import shutil
 import tarfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from app.access import Permission, Person
+from app.access import Permission
 from app.callers import LinkBook, LinkError, SmsError, make_link, validate_e164, viewer_feeds
 from app.callers.gateway.service import text_link
 from app.config import Config
@@ -58,6 +58,7 @@ from app.evidence import (
 )
 from app.map import TrackBook
 from app.paths import BaseDir
+from app.room.requests import json_body, number_in, person_of
 from media.live import FeedKind
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,7 @@ class DeskCommands:
 
     async def _link(self, request: web.Request) -> web.Response:
         self._require(request, Permission.INVITE_CALLERS, "vigil link create")
-        body = await _json(request)
+        body = await json_body(request)
         name, phone, incident = (body.get(k) for k in ("name", "phone", "incident"))
         flags = {k: body.get(k, False) for k in ("location_only", "officer", "send", "viewer")}
         if not isinstance(name, str) or not name.strip():
@@ -147,7 +148,7 @@ class DeskCommands:
             raise web.HTTPBadRequest(text="send needs a phone\n")
         if flags["send"] and sms.provider == "none":
             raise web.HTTPConflict(text="the room server has no SMS provider ([sms])\n")
-        person = _person(request)
+        person = person_of(request)
         with closing(open_database(self._base.database)) as db:
             links = LinkBook(db)
             link, url = make_link(
@@ -204,9 +205,9 @@ class DeskCommands:
 
     async def _tag(self, request: web.Request) -> web.Response:
         self._require(request, Permission.TAG, "vigil evidence tag")
-        body = await _json(request)
-        feed, last = body.get("feed"), _number(body, "last")
-        start, end = _number(body, "start_utc"), _number(body, "end_utc")
+        body = await json_body(request)
+        feed, last = body.get("feed"), number_in(body, "last")
+        start, end = number_in(body, "start_utc"), number_in(body, "end_utc")
         if not isinstance(feed, str) or (last is None) == (start is None or end is None):
             raise web.HTTPBadRequest(
                 text='expected {"feed"} and either "last" or "start_utc" and "end_utc"\n'
@@ -214,7 +215,7 @@ class DeskCommands:
         options = {k: body.get(k) for k in ("tags", "note", "incident")}
         if any(v is not None and not isinstance(v, str | list) for v in options.values()):
             raise web.HTTPBadRequest(text="tags are a list, note and incident text\n")
-        person = _person(request)
+        person = person_of(request)
         with closing(open_database(self._base.database)) as db:
             ledger = SegmentLedger(db, self._base.recordings)
             pulled = self._kinds(feed.strip())  # the server's own feeds: all recorded here
@@ -253,11 +254,11 @@ class DeskCommands:
     async def _lock(self, request: web.Request) -> web.Response:
         clip_id = request.match_info["clip"]
         self._require(request, Permission.LOCK, "vigil evidence lock")
-        body = await _json(request)
+        body = await json_body(request)
         reason = body.get("reason")
         if not isinstance(reason, str):
             raise web.HTTPBadRequest(text='expected {"reason"}\n')
-        person = _person(request)
+        person = person_of(request)
         try:
             with closing(open_database(self._base.database)) as db:
                 clips = ClipBook(db, CustodyLog(db))
@@ -276,11 +277,11 @@ class DeskCommands:
 
         clip_id = request.match_info["clip"]
         self._require(request, Permission.EXPORT, "vigil evidence export")
-        body = await _json(request, empty_ok=True)
+        body = await json_body(request, empty_ok=True)
         name = body.get("name") or clip_id
         if not isinstance(name, str) or not _plain_name(name):
             raise web.HTTPBadRequest(text="name: a folder's name, with no slashes\n")
-        person = _person(request)
+        person = person_of(request)
         try:
             with closing(open_database(self._base.database)) as db:
                 ClipBook(db, CustodyLog(db)).get(clip_id)
@@ -329,7 +330,7 @@ class DeskCommands:
 
     async def _audit(self, request: web.Request) -> web.Response:
         self._require(request, Permission.REVIEW, "vigil audit verify")
-        person = _person(request)
+        person = person_of(request)
         details = {"via": "desk API", "from": request.remote or "?"}
         report = await asyncio.to_thread(
             audit_evidence, self._base, actor=person.user, details=details
@@ -362,27 +363,3 @@ def _read(path: Path, offset: int) -> bytes:
 
 def _plain_name(name: str) -> bool:
     return bool(name) and name not in (".", "..") and "/" not in name and "\0" not in name
-
-
-def _person(request: web.Request) -> Person:
-    person: Person = request["person"]
-    return person
-
-
-def _number(body: Mapping[str, Any], key: str) -> float | None:
-    value = body.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-async def _json(request: web.Request, *, empty_ok: bool = False) -> Mapping[str, Any]:
-    if empty_ok and not request.can_read_body:
-        return {}
-    try:
-        body = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(text="expected a JSON object\n") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="expected a JSON object\n")
-    return body

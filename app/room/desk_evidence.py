@@ -17,14 +17,14 @@ the first answer. No Qt here.
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from contextlib import closing
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from app.access import Permission, Person
+from app.access import Permission
 from app.database import open_database
 from app.evidence import (
     ClipBook,
@@ -34,6 +34,7 @@ from app.evidence import (
     CustodyLog,
     UnknownClipError,
 )
+from app.room.requests import json_body, number_in, person_of
 
 MAX_KEY_CHARS = 100
 FROM_DESKS = frozenset(
@@ -97,12 +98,13 @@ class DeskEvidence:
 
     async def _tag(self, request: web.Request) -> web.Response:
         self._require(request, Permission.TAG, "tag evidence")
-        body = await _json(request)
-        feed, start, end = body.get("feed"), _seconds(body, "start_utc"), _seconds(body, "end_utc")
+        body = await json_body(request)
+        feed = body.get("feed")
+        start, end = number_in(body, "start_utc"), number_in(body, "end_utc")
         if not isinstance(feed, str) or start is None or end is None:
             raise web.HTTPBadRequest(text='expected {"feed", "start_utc", "end_utc"}\n')
         incident = body.get("incident")
-        person = _person(request)
+        person = person_of(request)
         clip = self._clips(
             lambda book: book.tag(
                 feed,
@@ -117,19 +119,19 @@ class DeskEvidence:
 
     async def _edit(self, request: web.Request) -> web.Response:
         self._require(request, Permission.TAG, "edit a tag")
-        body = await _json(request)
+        body = await json_body(request)
         fields = {k: body.get(k) for k in ("tags", "note", "incident")}
         if any(v is not None and not isinstance(v, str | list) for v in fields.values()):
             raise web.HTTPBadRequest(text="tags are a list, note and incident text\n")
-        clip_id, person = request.match_info["clip"], _person(request)
+        clip_id, person = request.match_info["clip"], person_of(request)
         clip = self._clips(lambda book: book.edit(clip_id, **fields, actor=person.user))
         return web.json_response(clip)
 
     async def _withdraw(self, request: web.Request) -> web.Response:
         self._require(request, Permission.TAG, "withdraw a tag")
-        body = await _json(request, empty_ok=True)
+        body = await json_body(request, empty_ok=True)
         reason = body.get("reason")
-        clip_id, person = request.match_info["clip"], _person(request)
+        clip_id, person = request.match_info["clip"], person_of(request)
         clip = self._clips(
             lambda book: book.delete(
                 clip_id, actor=person.user, reason=reason if isinstance(reason, str) else None
@@ -138,7 +140,7 @@ class DeskEvidence:
         return web.json_response(clip)
 
     async def _custody(self, request: web.Request) -> web.Response:
-        body = await _json(request)
+        body = await json_body(request)
         try:
             action = CustodyAction(str(body.get("action")))
         except ValueError:
@@ -147,10 +149,10 @@ class DeskEvidence:
             raise web.HTTPBadRequest(
                 text=f"a desk may log only {', '.join(sorted(a.value for a in FROM_DESKS))}\n"
             )
-        subject, details, at = body.get("subject"), body.get("details") or {}, _seconds(body, "at")
+        subject, details, at = body.get("subject"), body.get("details") or {}, number_in(body, "at")
         if not isinstance(subject, str) or not isinstance(details, dict) or at is None:
             raise web.HTTPBadRequest(text='expected {"action", "subject", "details", "at"}\n')
-        person = _person(request)
+        person = person_of(request)
         with closing(open_database(self._database)) as db:
             entry = CustodyLog(db).append(
                 action,
@@ -180,7 +182,7 @@ class DeskEvidence:
             db.table("desk_requests").insert(
                 {
                     "key": key,
-                    "user": _person(request).user,
+                    "user": person_of(request).user,
                     "path": request.path,
                     "status": status,
                     "body": body,
@@ -188,27 +190,3 @@ class DeskEvidence:
                 },
                 ignore=True,
             )
-
-
-def _person(request: web.Request) -> Person:
-    person: Person = request["person"]
-    return person
-
-
-def _seconds(body: Mapping[str, Any], key: str) -> float | None:
-    value = body.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return None
-    return float(value)
-
-
-async def _json(request: web.Request, *, empty_ok: bool = False) -> Mapping[str, Any]:
-    if empty_ok and not request.can_read_body:
-        return {}
-    try:
-        body = await request.json()
-    except ValueError:
-        raise web.HTTPBadRequest(text="expected a JSON object\n") from None
-    if not isinstance(body, dict):
-        raise web.HTTPBadRequest(text="expected a JSON object\n")
-    return body
